@@ -1,0 +1,79 @@
+# ToolBoxAI Realtime. The two commands that matter: `make dev` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+TOOLS_VENV  := .venv-tools
+PY          := $(VENV)/bin/python
+PYTEST_ARGS ?=
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help dev test lint format typecheck unit integration infra e2e token bench schema build validate deps tools clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(VENV)/.installed: pyproject.toml
+	@PY312=$$(scripts/find-python312.sh) && { [ -x $(PY) ] || "$$PY312" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet '.[dev]'
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(TOOLS_VENV)/.installed: requirements-tools.txt
+	@PY312=$$(scripts/find-python312.sh) && { [ -x $(TOOLS_VENV)/bin/python ] || "$$PY312" -m venv $(TOOLS_VENV); }
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install --quiet -r requirements-tools.txt
+	@touch $@
+
+deps: $(VENV)/.installed node_modules/.installed ## install Python and npm dependencies if missing
+
+tools: $(TOOLS_VENV)/.installed ## install SAM CLI and cfn-lint (separate environment)
+
+dev: deps ## run the whole local stack on http://127.0.0.1:8008 until Ctrl-C
+	$(PY) -m local_stack
+
+test: deps tools lint ## install what is missing, lint, then run the whole suite (e2e included)
+	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: deps ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/shared/toolboxai_realtime functions local_stack scripts
+
+format: deps ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+unit: deps ## unit tests only (no network)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: deps ## handlers in-process under moto
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+infra: deps tools ## template lint, assertions and sam build
+	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(PY) -m pytest tests/infrastructure $(PYTEST_ARGS)
+
+e2e: deps ## the real local stack with soketi and pusher-js
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+token: deps ## print a dev JWT, e.g. make token ARGS="--sub 12345 --role teacher --class 101"
+	@PYTHONPATH=layers/shared $(PY) -m local_stack.token $(ARGS)
+
+bench: deps ## run the benchmarks in bench/ and print their figures
+	$(PY) -m bench
+
+schema: deps ## regenerate schema/catalog.schema.json from the event catalog
+	PYTHONPATH=layers/shared $(PY) -m scripts.export_catalog_schema
+
+build: tools ## sam build
+	$(TOOLS_VENV)/bin/sam build
+
+validate: tools ## sam validate --lint
+	$(TOOLS_VENV)/bin/sam validate --lint --region us-east-1
+
+clean: ## remove build output and local logs (keeps the virtual environments)
+	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

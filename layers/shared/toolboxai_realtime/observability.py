@@ -1,0 +1,53 @@
+"""The one Logger, Tracer and Metrics of the layer, shared by every function.
+
+Service name and metrics namespace come from ``POWERTOOLS_SERVICE_NAME`` and
+``POWERTOOLS_METRICS_NAMESPACE`` (set in template.yaml Globals). ``REALTIME_DEBUG=true`` turns on debug
+logging everywhere without code changes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+__all__ = ["MetricUnit", "count", "logger", "metrics", "security_event", "tracer"]
+
+
+def _level() -> str:
+    if os.environ.get("REALTIME_DEBUG", "").lower() in {"1", "true", "yes"}:
+        return "DEBUG"
+    return os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO")
+
+
+logger = Logger(level=_level())
+tracer = Tracer()
+metrics = Metrics()
+
+
+def security_event(event: str, *, reason: str, level: str = "warning", **fields: Any) -> None:
+    """Log one structured security event (a denial, a forged signature) and count it.
+
+    Callers pass identifiers (user, channel, source IP), never tokens, signatures or secrets.
+    """
+    log = logger.warning if level == "warning" else logger.info
+    log("security event", extra={"security_event": event, "reason": reason, **fields})
+    count("SecurityEvent", event=event, reason=reason)
+
+
+def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count, **dimensions: str) -> None:
+    """Add one metric; with dimensions it is emitted on its own so they do not leak onto other metrics."""
+    if not dimensions:
+        metrics.add_metric(name=name, unit=unit, value=value)
+        return
+    with single_metric(
+        name=name,
+        unit=unit,
+        value=value,
+        namespace=metrics.namespace,
+        default_dimensions=metrics.default_dimensions,
+    ) as metric:
+        for key, dim in dimensions.items():
+            metric.add_dimension(name=key, value=dim)

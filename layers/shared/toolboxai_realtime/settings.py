@@ -1,0 +1,83 @@
+"""Modelled configuration, read once from the environment.
+
+The same variable names are used locally and in Lambda (see README "Configuration"). Secrets are never
+read here: in AWS the environment only names them (``*_SECRET_NAME``) and ``toolboxai_realtime.secrets``
+fetches them through Powertools Parameters on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _csv(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _blank_is_none(value: object) -> object:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+CSV = Annotated[tuple[str, ...], BeforeValidator(_csv)]
+OptStr = Annotated[str | None, BeforeValidator(_blank_is_none)]
+OptInt = Annotated[int | None, BeforeValidator(_blank_is_none)]
+
+
+class Settings(BaseModel):
+    """Every setting of the system. Field names are the environment variable names, lower-cased."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # Pusher
+    pusher_app_id: str = Field(default="", pattern=r"^\d*$")
+    pusher_key: str = ""
+    pusher_secret: OptStr = None
+    pusher_secret_name: OptStr = None
+    pusher_cluster: str = "mt1"
+    pusher_host: OptStr = None
+    pusher_port: OptInt = None
+    pusher_use_tls: bool = True
+    pusher_timeout_seconds: float = Field(default=3.0, gt=0, le=10)
+    # Extra webhook key/secret pairs accepted during rotation: "key1:secret1,key2:secret2".
+    pusher_webhook_keys: OptStr = None
+    pusher_encryption_master_key_base64: OptStr = None
+
+    # Tokens
+    jwt_secret: OptStr = None
+    jwt_secret_name: OptStr = None
+    jwt_algorithms: CSV = ("HS256",)
+    jwt_issuer: OptStr = None
+    jwt_audience: OptStr = None
+    jwt_jwks_url: OptStr = None
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+    # Limits
+    auth_rate_limit_per_minute: int = Field(default=10, ge=1)
+    trigger_rate_limit_per_minute: int = Field(default=1000, ge=1)
+    max_connections_per_user: int = Field(default=100, ge=1)
+    connection_lease_seconds: int = Field(default=300, ge=30)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    # Tables (CloudFormation passes their generated names)
+    rate_limit_table: str = "RateLimitTable"
+    presence_table: str = "PresenceTable"
+    idempotency_table: str = "IdempotencyTable"
+
+    # Observability
+    realtime_debug: bool = False
+    environment: str = "local"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings, read from the environment once per process. Tests call ``get_settings.cache_clear()``."""
+    env = {key.lower(): value for key, value in os.environ.items()}
+    return Settings.model_validate(env)

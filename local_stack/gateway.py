@@ -1,0 +1,261 @@
+"""A local stand-in for API Gateway (HTTP API, payload format 2.0).
+
+It reads the routes from template.yaml, turns each HTTP request into the event API Gateway would send,
+calls the function's handler in-process and writes the Lambda response back. Lambda runs one invocation
+at a time per instance and Powertools keeps the current event on the resolver, so each function's
+handler is serialised by its own lock; different functions run concurrently (a trigger's Pusher call
+may cause a webhook call back into the gateway).
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import logging
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route as StarletteRoute
+
+from .template import Function, Route, Template, load_template
+
+Handler = Callable[[dict[str, Any], Any], Any]
+log = logging.getLogger("local_stack")
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+
+
+@dataclass
+class LocalContext:
+    """The parts of the Lambda context object that Powertools and our handlers read."""
+
+    function_name: str
+    aws_request_id: str
+    timeout_seconds: float = 10.0
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    _deadline: float = field(default=0.0)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def request_id() -> str:
+    """An id shaped like API Gateway's (base64 of random bytes, e.g. ``J7gHnhl0IAMEbXw=``)."""
+    return base64.b64encode(secrets.token_bytes(10)).decode()
+
+
+def is_text(content_type: str) -> bool:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind.startswith(_TEXT_TYPES) or kind.endswith(("+json", "+xml"))
+
+
+def build_http_event(
+    *,
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    route: Route,
+    path_params: Mapping[str, str],
+    req_id: str | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """The API Gateway HTTP API v2 event for one request.
+
+    As API Gateway does: header names lower-cased and repeated values joined with commas, cookies
+    moved to ``cookies``, query parameters joined with commas, path parameters URL-decoded, and the
+    body base64-encoded unless it is text (JSON, text/*, XML) that decodes as UTF-8.
+    """
+    when = time.time() if now is None else now
+    merged: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(raw_query, keep_blank_values=True):
+        query[key] = f"{query[key]},{value}" if key in query else value
+    rid = req_id or request_id()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": merged,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": merged.get("host", "127.0.0.1"),
+            "domainPrefix": merged.get("host", "127.0.0.1").split(".", 1)[0],
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": merged.get("user-agent", ""),
+            },
+            "requestId": rid,
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(when)),
+            "timeEpoch": int(when * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if path_params:
+        event["pathParameters"] = {k: unquote(v) for k, v in path_params.items()}
+    if body:
+        text = None
+        if is_text(merged.get("content-type", "")):
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        if text is None:
+            event["body"] = base64.b64encode(body).decode()
+            event["isBase64Encoded"] = True
+        else:
+            event["body"] = text
+    return event
+
+
+def to_response(result: Any, rid: str) -> Response:
+    """The HTTP response for a Lambda result (payload 2.0 rules: a non-dict becomes a JSON 200)."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return Response(json.dumps(result), status_code=200, media_type="application/json")
+    body = result.get("body") or ""
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    response = Response(raw, status_code=int(result["statusCode"]))
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = str(value)
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            response.headers.append(name, str(value))
+    for cookie in result.get("cookies") or []:
+        response.headers.append("set-cookie", cookie)
+    response.headers["apigw-requestid"] = rid
+    return response
+
+
+def load_handler(fn: Function) -> Handler:
+    """Import a function's module from its CodeUri under a unique name and return its handler."""
+    module_name, attr = fn.handler.rsplit(".", 1)
+    path = fn.code_uri / f"{module_name.replace('.', '/')}.py"
+    spec = importlib.util.spec_from_file_location(f"lambda_{fn.logical_id}_{module_name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler: Handler = getattr(module, attr)
+    return handler
+
+
+class LocalGateway:
+    """Routes requests to in-process handlers, one invocation at a time per function."""
+
+    def __init__(self, template: Template | None = None) -> None:
+        self.template = template or load_template()
+        # Lambda puts the layer's python/ directory on sys.path (/opt/python); so do we.
+        for layer in self.template.layer_dirs():
+            if str(layer) not in sys.path:
+                sys.path.insert(0, str(layer))
+        self.routes = self.template.http_routes()
+        self.functions = self.template.functions()
+        self._handlers: dict[str, Handler] = {}
+        self._locks = {name: threading.Lock() for name in self.functions}
+        self._load_lock = threading.Lock()
+
+    def handler(self, name: str) -> Handler:
+        with self._load_lock:
+            if name not in self._handlers:
+                self._handlers[name] = load_handler(self.functions[name])
+            return self._handlers[name]
+
+    def load_all(self) -> None:
+        """Import every function now (as Lambda's init phase would), so import errors show at start."""
+        for name in self.functions:
+            self.handler(name)
+
+    def invoke(self, name: str, event: dict[str, Any]) -> Any:
+        """Invoke a function's handler as Lambda would (serialised per function)."""
+        handler = self.handler(name)
+        context = LocalContext(function_name=name, aws_request_id=request_id())
+        with self._locks[name]:
+            return handler(event, context)
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            if route.method not in (method, "ANY"):
+                continue
+            m = route.pattern.match(path)
+            if m:
+                return route, m.groupdict()
+        return None
+
+    async def http(self, request: Request) -> Response:
+        method = request.method.upper()
+        raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+        path = unquote(raw_path.split("?", 1)[0])
+        found = self.match(method, path)
+        if found is None:
+            return JSONResponse({"code": "route_not_found", "message": "Not Found"}, status_code=404)
+        route, params = found
+        body = await request.body()
+        if len(body) > MAX_PAYLOAD_BYTES:
+            return JSONResponse(
+                {"code": "payload_too_large", "message": "Request Entity Too Large"}, status_code=413
+            )
+        rid = request_id()
+        event = build_http_event(
+            method=method,
+            raw_path=raw_path.split("?", 1)[0],
+            raw_query=request.url.query,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
+            body=body,
+            source_ip=request.client.host if request.client else "127.0.0.1",
+            route=route,
+            path_params=params,
+            req_id=rid,
+        )
+        try:
+            result = await anyio.to_thread.run_sync(self.invoke, route.function, event)
+        except Exception:  # a crashed Lambda: API Gateway answers 500 without details
+            log.exception("function %s crashed", route.function)
+            return JSONResponse(
+                {"code": "internal_error", "message": "Internal Server Error"}, status_code=500
+            )
+        return to_response(result, rid)
+
+    def asgi(self) -> Starlette:
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+        return Starlette(routes=[StarletteRoute("/{path:path}", self.http, methods=methods)])

@@ -1,0 +1,183 @@
+"""Reads template.yaml: routes, functions, tables and environment, with CloudFormation's short tags."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import SECRET_NAME_VARS, TEMPLATE
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """A SafeLoader that turns ``!Ref x`` into ``{"Ref": x}`` and ``!Sub``/``!GetAtt``... into ``Fn::``."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+    pattern: re.Pattern[str] = field(compare=False)
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    code_uri: Path
+    handler: str
+    events: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Template:
+    doc: Mapping[str, Any]
+
+    @property
+    def resources(self) -> Mapping[str, Any]:
+        resources: Mapping[str, Any] = self.doc.get("Resources", {})
+        return resources
+
+    def functions(self) -> dict[str, Function]:
+        out: dict[str, Function] = {}
+        for logical_id, res in self.resources.items():
+            if res.get("Type") != "AWS::Serverless::Function":
+                continue
+            props = res.get("Properties", {})
+            out[logical_id] = Function(
+                logical_id=logical_id,
+                code_uri=TEMPLATE.parent / props["CodeUri"],
+                handler=props["Handler"],
+                events=props.get("Events", {}),
+            )
+        return out
+
+    def http_routes(self) -> list[Route]:
+        """Every ``HttpApi`` event of every function, most specific path first."""
+        routes = []
+        for fn in self.functions().values():
+            for event in fn.events.values():
+                if event.get("Type") != "HttpApi":
+                    continue
+                props = event.get("Properties", {})
+                path = props["Path"]
+                routes.append(Route(props["Method"].upper(), path, fn.logical_id, _path_regex(path)))
+        # Literal segments beat parameters, as API Gateway does.
+        routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
+        return routes
+
+    def schedules(self) -> list[tuple[str, str]]:
+        """(function, schedule expression) for every Schedule/ScheduleV2 event."""
+        out = []
+        for fn in self.functions().values():
+            for event in fn.events.values():
+                if event.get("Type") in {"Schedule", "ScheduleV2"}:
+                    out.append(
+                        (
+                            fn.logical_id,
+                            event["Properties"][
+                                "Schedule" if event["Type"] == "Schedule" else "ScheduleExpression"
+                            ],
+                        )
+                    )
+        return out
+
+    def layer_dirs(self) -> list[Path]:
+        """The ContentUri of every layer: what Lambda would put on the path under /opt/python."""
+        return [
+            TEMPLATE.parent / res["Properties"]["ContentUri"]
+            for res in self.resources.values()
+            if res.get("Type") == "AWS::Serverless::LayerVersion"
+        ]
+
+    def tables(self) -> dict[str, Mapping[str, Any]]:
+        return {
+            logical_id: res.get("Properties", {})
+            for logical_id, res in self.resources.items()
+            if res.get("Type") == "AWS::DynamoDB::Table"
+        }
+
+    def parameter_defaults(self) -> dict[str, str]:
+        return {
+            name: str(p["Default"]) for name, p in self.doc.get("Parameters", {}).items() if "Default" in p
+        }
+
+    def environment(self, env: Mapping[str, str]) -> dict[str, str]:
+        """The Lambda environment of Globals as it would be deployed locally.
+
+        A variable already set in ``env`` wins (that is how local configuration overrides parameter
+        defaults); ``!Ref`` of a table resolves to its local table name (the logical id), ``!Ref`` of a
+        parameter to its default. Variables naming a secret are dropped when the secret itself is set.
+        """
+        variables = (
+            self.doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        )
+        defaults = self.parameter_defaults()
+        out: dict[str, str] = {}
+        for name, value in variables.items():
+            if name in SECRET_NAME_VARS and env.get(SECRET_NAME_VARS[name]):
+                continue
+            if name in env:
+                out[name] = env[name]
+                continue
+            resolved = self._resolve(value, defaults)
+            if resolved is not None:
+                out[name] = resolved
+        return out
+
+    def _resolve(self, value: Any, defaults: Mapping[str, str]) -> str | None:
+        if isinstance(value, str | int | float):
+            return str(value)
+        if isinstance(value, dict) and "Ref" in value:
+            ref = value["Ref"]
+            if ref in self.resources:
+                return str(ref)
+            return defaults.get(ref)
+        return None
+
+
+def _path_regex(path: str) -> re.Pattern[str]:
+    parts = []
+    for segment in path.strip("/").split("/"):
+        m = re.fullmatch(r"\{(\w+)(\+?)\}", segment)
+        if m and m.group(2):
+            parts.append(f"(?P<{m.group(1)}>.+)")
+        elif m:
+            parts.append(f"(?P<{m.group(1)}>[^/]+)")
+        else:
+            parts.append(re.escape(segment))
+    return re.compile("^/" + "/".join(parts) + "$")
+
+
+@lru_cache(maxsize=4)
+def load_template(path: Path = TEMPLATE) -> Template:
+    """Parse template.yaml (cached)."""
+    with path.open(encoding="utf-8") as fh:
+        doc = yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    return Template(doc)

@@ -1,0 +1,158 @@
+// A pusher-js 8 client driven over stdin/stdout with JSON lines, for the end-to-end tests.
+//
+// Every command is {"id": n, "op": "...", ...}; every reply is {"id": n, "ok": true|false, ...}.
+// Events that arrive on subscribed channels are written as {"type": "event", ...} lines as they come.
+// pusher-js runs with its DEFAULT authorization settings (form-encoded POST to the endpoint, headers
+// from channelAuthorization.headers), exactly as the ToolBoxAI front end configures it.
+import readline from 'node:readline';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const Pusher = require('pusher-js');
+
+const clients = new Map();
+const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
+
+function makeClient(cmd) {
+  const opts = {
+    cluster: cmd.cluster || 'mt1',
+    wsHost: cmd.wsHost,
+    wsPort: cmd.wsPort,
+    forceTLS: false,
+    enabledTransports: ['ws'],
+    disableStats: true,
+    channelAuthorization: {
+      endpoint: cmd.authEndpoint,
+      headers: cmd.token ? { Authorization: `Bearer ${cmd.token}` } : {},
+      params: cmd.authParams || {},
+    },
+    userAuthentication: {
+      endpoint: cmd.userAuthEndpoint,
+      headers: cmd.token ? { Authorization: `Bearer ${cmd.token}` } : {},
+    },
+  };
+  if (cmd.authorizer === 'batch') {
+    // The request format of the pusher-js-auth plugin: one POST for several channels, answered per channel.
+    opts.channelAuthorization = { customHandler: batchAuthorizer(cmd) };
+  }
+  return new Pusher(cmd.key, opts);
+}
+
+// A minimal client-side batcher in the pusher-js-auth format (socket_id + channel_name[i]).
+function batchAuthorizer(cmd) {
+  let pending = [];
+  let timer = null;
+  return ({ socketId, channelName }, callback) => {
+    pending.push({ channelName, callback });
+    if (timer) return;
+    timer = setTimeout(async () => {
+      const batch = pending; pending = []; timer = null;
+      const body = new URLSearchParams({ socket_id: socketId });
+      batch.forEach((b, i) => body.append(`channel_name[${i}]`, b.channelName));
+      try {
+        const res = await fetch(cmd.authEndpoint, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Bearer ${cmd.token}` },
+          body: '&' + body.toString(),
+        });
+        const json = await res.json();
+        for (const b of batch) {
+          const entry = res.status === 200 ? json[b.channelName] : null;
+          if (entry && entry.status === 200) b.callback(null, entry.data);
+          else b.callback(new Error(`status ${entry ? entry.status : res.status}`), null);
+        }
+      } catch (err) {
+        for (const b of batch) b.callback(err, null);
+      }
+    }, cmd.batchDelayMs || 50);
+  };
+}
+
+function membersOf(channel) {
+  const list = [];
+  if (channel.members) channel.members.each((m) => list.push({ id: m.id, info: m.info }));
+  return list;
+}
+
+async function handle(cmd) {
+  switch (cmd.op) {
+    case 'connect': {
+      const client = makeClient(cmd);
+      clients.set(cmd.client, client);
+      client.connection.bind('state_change', (s) => out({ type: 'state', client: cmd.client, ...s }));
+      await new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('connect timeout')), cmd.timeoutMs || 10000);
+        client.connection.bind('connected', () => { clearTimeout(t); resolve(); });
+      });
+      client.bind_global((event, data) => {
+        if (!event.startsWith('pusher:')) return;
+        out({ type: 'global', client: cmd.client, event, data });
+      });
+      return { socket_id: client.connection.socket_id };
+    }
+    case 'subscribe': {
+      const client = clients.get(cmd.client);
+      const channel = client.subscribe(cmd.channel);
+      channel.bind_global((event, data) => {
+        if (event.startsWith('pusher:') && event !== 'pusher:member_added' && event !== 'pusher:member_removed') return;
+        out({ type: 'event', client: cmd.client, channel: cmd.channel, event, data, at: Date.now() });
+      });
+      return await new Promise((resolve) => {
+        const t = setTimeout(() => resolve({ subscribed: false, error: 'timeout' }), cmd.timeoutMs || 10000);
+        channel.bind('pusher:subscription_succeeded', () => {
+          clearTimeout(t);
+          resolve({ subscribed: true, members: membersOf(channel), me: channel.members ? channel.members.me : null });
+        });
+        channel.bind('pusher:subscription_error', (err) => {
+          clearTimeout(t);
+          client.unsubscribe(cmd.channel);
+          resolve({ subscribed: false, status: err && err.status, error: err && (err.error || err.type) });
+        });
+      });
+    }
+    case 'members': {
+      const channel = clients.get(cmd.client).channel(cmd.channel);
+      return { members: channel ? membersOf(channel) : [] };
+    }
+    case 'unsubscribe': {
+      clients.get(cmd.client).unsubscribe(cmd.channel);
+      return {};
+    }
+    case 'signin': {
+      const client = clients.get(cmd.client);
+      return await new Promise((resolve) => {
+        const t = setTimeout(() => resolve({ signed_in: false, error: 'timeout' }), cmd.timeoutMs || 10000);
+        client.bind('pusher:signin_success', (data) => { clearTimeout(t); resolve({ signed_in: true, data }); });
+        client.bind('pusher:error', (err) => { clearTimeout(t); resolve({ signed_in: false, error: err }); });
+        client.user.bind('pusher:signin_error', (err) => { clearTimeout(t); resolve({ signed_in: false, error: String(err) }); });
+        client.signin();
+      });
+    }
+    case 'disconnect': {
+      const client = clients.get(cmd.client);
+      if (client) client.disconnect();
+      clients.delete(cmd.client);
+      return {};
+    }
+    case 'exit':
+      for (const c of clients.values()) c.disconnect();
+      setTimeout(() => process.exit(0), 50);
+      return {};
+    default:
+      throw new Error(`unknown op ${cmd.op}`);
+  }
+}
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  if (!line.trim()) return;
+  let cmd;
+  try { cmd = JSON.parse(line); } catch (e) { out({ ok: false, error: 'bad json' }); return; }
+  try {
+    const result = await handle(cmd);
+    out({ id: cmd.id, ok: true, ...result });
+  } catch (err) {
+    out({ id: cmd.id, ok: false, error: String(err && err.message || err) });
+  }
+});
+rl.on('close', () => process.exit(0));
