@@ -64,7 +64,7 @@ token: deps ## print a dev JWT, e.g. make token ARGS="--sub 12345 --role teacher
 	@PYTHONPATH=layers/shared $(PY) -m local_stack.token $(ARGS)
 
 bench: deps ## run the benchmarks in bench/ and print their figures
-	$(PY) -m bench
+	PYTHONPATH=layers/shared:. $(PY) -m bench $(ARGS)
 
 schema: deps ## regenerate schema/catalog.schema.json from the event catalog
 	PYTHONPATH=layers/shared $(PY) -m scripts.export_catalog_schema

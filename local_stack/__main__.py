@@ -33,6 +33,7 @@ from .processes import (
     stop,
     wait_until,
 )
+from .scheduler import Scheduler
 from .template import load_template
 
 LOGS = ROOT / ".local" / "logs"
@@ -105,8 +106,14 @@ def main() -> int:
         _say(f"Pusher (soketi) ws://{env['PUSHER_HOST']}:{env['PUSHER_PORT']}  app {env['PUSHER_APP_ID']}")
         _say(f"DynamoDB (moto) http://127.0.0.1:{dynamo_port}  tables: {', '.join(tables)}")
         _say(f"logs of moto and soketi: {LOGS}")
+        scheduler = Scheduler(template.schedules(), gateway.invoke)
+        for name, period in scheduler.schedules:
+            _say(f"schedule        {name} every {period} s (from template.yaml)")
+        if env.get("LOCAL_SCHEDULES", "on") != "off":
+            scheduler.start()
         threading.Thread(target=_announce_ready, args=(base, started, server), daemon=True).start()
         server.run()
+        scheduler.stop()
         return 0
     except StackError as exc:
         print(f"[make dev] error: {exc}", file=sys.stderr, flush=True)

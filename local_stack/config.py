@@ -51,4 +51,6 @@ def apply_defaults(env: MutableMapping[str, str] | None = None) -> MutableMappin
     for key, value in LOCAL_DEFAULTS.items():
         target.setdefault(key, value)
     target.setdefault("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{target['DYNAMODB_PORT']}")
+    # The legacy WebSocket's Management API is served by the local gateway itself.
+    target.setdefault("LEGACY_WS_ENDPOINT", f"http://{target['REALTIME_HOST']}:{target['REALTIME_PORT']}/_ws")
     return target

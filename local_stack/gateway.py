@@ -28,6 +28,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .template import Function, Route, Template, load_template
 
@@ -35,6 +37,8 @@ Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger("local_stack")
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
+WS_PATH = "/ws/content"  # where the template's WebSocket API is served locally
+MANAGEMENT_PATH = "/_ws"  # its Management API (LEGACY_WS_ENDPOINT points here locally)
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
 
@@ -167,6 +171,50 @@ def to_response(result: Any, rid: str) -> Response:
     return response
 
 
+def build_ws_event(
+    *,
+    route_key: str,
+    event_type: str,
+    connection_id: str,
+    source_ip: str,
+    headers: Mapping[str, str] | None = None,
+    query: Mapping[str, str] | None = None,
+    body: str | None = None,
+    connected_at: int = 0,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """The event API Gateway's WebSocket API sends for $connect / $default / $disconnect."""
+    when = time.time() if now is None else now
+    ctx: dict[str, Any] = {
+        "routeKey": route_key,
+        "eventType": event_type,
+        "messageDirection": "IN",
+        "stage": "ws",
+        "connectedAt": connected_at or int(when * 1000),
+        "requestTimeEpoch": int(when * 1000),
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(when)),
+        "identity": {"sourceIp": source_ip, "userAgent": (headers or {}).get("user-agent", "")},
+        "requestId": request_id(),
+        "domainName": "127.0.0.1",
+        "connectionId": connection_id,
+        "apiId": "local-ws",
+    }
+    event: dict[str, Any] = {"requestContext": ctx, "isBase64Encoded": False}
+    if event_type == "CONNECT":
+        event["headers"] = dict(headers or {})
+        event["multiValueHeaders"] = {k: [v] for k, v in (headers or {}).items()}
+        if query:
+            event["queryStringParameters"] = dict(query)
+            event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
+    elif event_type == "MESSAGE":
+        ctx["messageId"] = request_id()
+        event["body"] = body or ""
+    else:
+        ctx["disconnectStatusCode"] = 1000
+        ctx["disconnectReason"] = ""
+    return event
+
+
 def load_handler(fn: Function) -> Handler:
     """Import a function's module from its CodeUri under a unique name and return its handler."""
     module_name, attr = fn.handler.rsplit(".", 1)
@@ -194,6 +242,8 @@ class LocalGateway:
         self._handlers: dict[str, Handler] = {}
         self._locks = {name: threading.Lock() for name in self.functions}
         self._load_lock = threading.Lock()
+        self.ws_routes = self.template.websocket_routes()
+        self.sockets: dict[str, WebSocket] = {}
 
     def handler(self, name: str) -> Handler:
         with self._load_lock:
@@ -256,6 +306,101 @@ class LocalGateway:
             )
         return to_response(result, rid)
 
+    # ----------------------------------------------------------------------- WebSocket API (/ws/content)
+
+    async def _ws_invoke(self, route_key: str, event: dict[str, Any]) -> dict[str, Any]:
+        name = self.ws_routes.get(route_key) or self.ws_routes["$default"]
+        result = await anyio.to_thread.run_sync(self.invoke, name, event)
+        return result if isinstance(result, dict) else {"statusCode": 200}
+
+    async def websocket(self, ws: WebSocket) -> None:
+        """One client of the WebSocket API: $connect, a $default per message, $disconnect."""
+        connection_id = request_id()
+        source_ip = ws.client.host if ws.client else "127.0.0.1"
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in ws.scope["headers"]}
+        connect = build_ws_event(
+            route_key="$connect",
+            event_type="CONNECT",
+            connection_id=connection_id,
+            source_ip=source_ip,
+            headers=headers,
+            query=dict(ws.query_params),
+        )
+        result = await self._ws_invoke("$connect", connect)
+        status = int(result.get("statusCode", 500))
+        if status != 200:
+            # API Gateway refuses the handshake with the function's status and body.
+            if "websocket.http.response" in ws.scope.get("extensions", {}):
+                body = str(result.get("body") or "")
+                await ws.send_denial_response(
+                    Response(body, status_code=status, media_type="application/json")
+                )
+            else:
+                await ws.close(code=4400)
+            return
+        connected_at = connect["requestContext"]["connectedAt"]
+        await ws.accept()
+        self.sockets[connection_id] = ws
+        try:
+            while True:
+                text = await ws.receive_text()
+                event = build_ws_event(
+                    route_key="$default",
+                    event_type="MESSAGE",
+                    connection_id=connection_id,
+                    source_ip=source_ip,
+                    body=text,
+                    connected_at=connected_at,
+                )
+                reply = await self._ws_invoke("$default", event)
+                if reply.get("body"):
+                    await ws.send_text(str(reply["body"]))
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            self.sockets.pop(connection_id, None)
+            gone = build_ws_event(
+                route_key="$disconnect",
+                event_type="DISCONNECT",
+                connection_id=connection_id,
+                source_ip=source_ip,
+                connected_at=connected_at,
+            )
+            await self._ws_invoke("$disconnect", gone)
+
+    async def unknown_websocket(self, ws: WebSocket) -> None:
+        """A WebSocket on any other path: refused with a clear close code and reason."""
+        await ws.accept()
+        await ws.close(code=4404, reason="No WebSocket route here; the legacy stream is /ws/content.")
+
+    async def management(self, request: Request) -> Response:
+        """The API Gateway Management API for the WebSocket API: POST/GET/DELETE @connections/{id}."""
+        connection_id = unquote(request.path_params["connection_id"])
+        ws = self.sockets.get(connection_id)
+        if ws is None:
+            return JSONResponse(
+                {"message": "Gone"}, status_code=410, headers={"x-amzn-ErrorType": "GoneException"}
+            )
+        if request.method == "POST":
+            await ws.send_text((await request.body()).decode("utf-8", "replace"))
+        elif request.method == "DELETE":
+            await ws.close(code=1000)
+        return Response(status_code=200)
+
     def asgi(self) -> Starlette:
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-        return Starlette(routes=[StarletteRoute("/{path:path}", self.http, methods=methods)])
+        routes: list[Any] = []
+        if self.ws_routes:
+            routes += [
+                WebSocketRoute(WS_PATH, self.websocket),
+                StarletteRoute(
+                    f"{MANAGEMENT_PATH}/@connections/{{connection_id}}",
+                    self.management,
+                    methods=["POST", "GET", "DELETE"],
+                ),
+            ]
+        routes += [
+            WebSocketRoute("/{path:path}", self.unknown_websocket),
+            StarletteRoute("/{path:path}", self.http, methods=methods),
+        ]
+        return Starlette(routes=routes)

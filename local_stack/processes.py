@@ -103,7 +103,7 @@ def wait_until(url: str, proc: subprocess.Popen[bytes], what: str, timeout: floa
 
 
 def moto_command(host: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
+    return [sys.executable, "-m", "local_stack.moto_dynamodb", "-H", host, "-p", str(port)]
 
 
 def soketi_env(env: Mapping[str, str], webhook_url: str) -> dict[str, str]:

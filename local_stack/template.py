@@ -108,6 +108,32 @@ class Template:
                     )
         return out
 
+    def websocket_routes(self) -> dict[str, str]:
+        """Route key -> function for the (single) WebSocket API: Route -> Integration -> function."""
+        ws_apis = {
+            name
+            for name, res in self.resources.items()
+            if res.get("Type") == "AWS::ApiGatewayV2::Api"
+            and res.get("Properties", {}).get("ProtocolType") == "WEBSOCKET"
+        }
+        routes: dict[str, str] = {}
+        for res in self.resources.values():
+            props = res.get("Properties", {})
+            if (
+                res.get("Type") != "AWS::ApiGatewayV2::Route"
+                or props.get("ApiId", {}).get("Ref") not in ws_apis
+            ):
+                continue
+            target = props.get("Target", {}).get("Fn::Sub", "")
+            m = re.fullmatch(r"integrations/\$\{(\w+)\}", target)
+            if not m:
+                continue
+            uri = self.resources[m.group(1)]["Properties"]["IntegrationUri"]
+            fn = re.search(r"\$\{(\w+)\.Arn\}", uri["Fn::Sub"] if isinstance(uri, dict) else uri)
+            if fn:
+                routes[props["RouteKey"]] = fn.group(1)
+        return routes
+
     def layer_dirs(self) -> list[Path]:
         """The ContentUri of every layer: what Lambda would put on the path under /opt/python."""
         return [

@@ -57,6 +57,53 @@ def aws_tables() -> Iterator[Any]:
         yield client
 
 
+@pytest.fixture(scope="session")
+def dynamodb_server() -> Iterator[str]:
+    """moto's DynamoDB server as the local stack runs it (requests serialised like DynamoDB's item
+    writes), with the template's tables; for tests of atomicity under concurrency."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "local_stack.moto_dynamodb", "-p", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(endpoint, timeout=1).close()
+            break
+        except urllib.error.HTTPError:
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.1)
+    region = os.environ["AWS_DEFAULT_REGION"]
+    create_tables(boto3.client("dynamodb", endpoint_url=endpoint, region_name=region))
+    yield endpoint
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def served_tables(dynamodb_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the layer's DynamoDB client at the moto server for this test."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_server)
+    reset_caches()
+    return dynamodb_server
+
+
 _GATEWAY: LocalGateway | None = None
 
 

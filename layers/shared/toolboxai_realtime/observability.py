@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 __all__ = ["MetricUnit", "count", "logger", "metrics", "security_event", "tracer"]
 
@@ -41,6 +42,8 @@ def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count, **di
     """Add one metric; with dimensions it is emitted on its own so they do not leak onto other metrics."""
     if not dimensions:
         metrics.add_metric(name=name, unit=unit, value=value)
+        return
+    if is_metrics_disabled():  # single_metric prints at once and ignores POWERTOOLS_METRICS_DISABLED
         return
     with single_metric(
         name=name,

@@ -70,6 +70,10 @@ class Settings(BaseModel):
     rate_limit_table: str = "RateLimitTable"
     presence_table: str = "PresenceTable"
     idempotency_table: str = "IdempotencyTable"
+    connections_table: str = "ConnectionsTable"
+
+    # Legacy WebSocket: the API Gateway Management API endpoint of the /ws/content API (unset: no fan-out)
+    legacy_ws_endpoint: OptStr = None
 
     # Observability
     realtime_debug: bool = False

@@ -1,0 +1,88 @@
+"""Fan-out of ``content-generation`` events to legacy WebSocket clients (API Gateway Management API).
+
+Called after the Pusher publish has succeeded, so a failure here never fails or delays it: errors are
+logged and counted, never raised. Posts go out in parallel with bounded concurrency; connections that
+are gone (``GoneException``, HTTP 410) are deleted.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .errors import RealtimeError
+from .legacy_ws import frame
+from .observability import count, logger
+from .settings import get_settings
+from .stores import connections
+
+if TYPE_CHECKING:
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+
+MAX_WORKERS = 32
+LEGACY_CHANNEL = "content-generation"
+
+
+@dataclass(frozen=True)
+class FanOutResult:
+    sent: int = 0
+    gone: int = 0
+    failed: int = 0
+
+
+@lru_cache(maxsize=4)
+def _management(endpoint: str) -> ApiGatewayManagementApiClient:
+    config = Config(
+        connect_timeout=1,
+        read_timeout=2,
+        retries={"max_attempts": 2, "mode": "standard"},
+        max_pool_connections=MAX_WORKERS,
+    )
+    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
+
+
+def _post(client: ApiGatewayManagementApiClient, connection_id: str, payload: bytes) -> str:
+    try:
+        client.post_to_connection(ConnectionId=connection_id, Data=payload)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "GoneException":
+            return "gone"
+        return "failed"
+    except BotoCoreError:
+        return "failed"
+    return "sent"
+
+
+def fan_out(channels: list[str], event_name: str, data: Any, max_workers: int = MAX_WORKERS) -> FanOutResult:
+    """Send one event to every legacy connection that wants it, if it was published on
+    ``content-generation``. Never raises."""
+    endpoint = get_settings().legacy_ws_endpoint
+    if LEGACY_CHANNEL not in channels or not endpoint or not isinstance(data, dict):
+        return FanOutResult()
+    try:
+        targets = [c.connection_id for c in connections.live() if c.wants(data)]
+        if not targets:
+            return FanOutResult()
+        client = _management(endpoint)
+        payload = frame(event_name, data)
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(targets))) as pool:
+            outcomes = list(pool.map(lambda cid: _post(client, cid, payload), targets))
+        gone = [cid for cid, outcome in zip(targets, outcomes, strict=True) if outcome == "gone"]
+        if gone:
+            connections.remove_many(gone)
+    except RealtimeError as exc:
+        logger.error("legacy fan-out failed", extra={"code": exc.code})
+        count("LegacyFanOutFailures")
+        return FanOutResult(failed=1)
+    result = FanOutResult(sent=outcomes.count("sent"), gone=len(gone), failed=outcomes.count("failed"))
+    count("LegacyFanOutSent", value=result.sent)
+    if result.failed:
+        logger.warning("legacy fan-out partly failed", extra={"failed": result.failed, "sent": result.sent})
+        count("LegacyFanOutFailures", value=result.failed)
+    return result

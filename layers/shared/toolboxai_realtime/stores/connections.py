@@ -1,0 +1,109 @@
+"""Legacy WebSocket connections (``/ws/content``): one item per connection, expiring through TTL.
+
+API Gateway closes a WebSocket after two hours at the most, so an item whose ``$disconnect`` was lost
+lapses by itself; readers also filter on ``expires_at`` because TTL deletion is lazy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..aws import dynamodb
+from ..errors import UpstreamUnavailable
+from ..observability import logger
+from ..settings import get_settings
+
+MAX_CONNECTION_SECONDS = 2 * 3600  # API Gateway's limit on one WebSocket connection
+
+
+@dataclass(frozen=True)
+class Connection:
+    connection_id: str
+    content_id: str | None = None
+    user_id: str | None = None
+    connected_at: int = 0
+
+    def wants(self, data: dict[str, object]) -> bool:
+        """Whether an event with this data passes the connection's filters."""
+        if self.content_id is not None and str(data.get("content_id")) != self.content_id:
+            return False
+        return self.user_id is None or str(data.get("user_id")) == self.user_id
+
+
+def _table() -> str:
+    return get_settings().connections_table
+
+
+def _unavailable(exc: Exception) -> UpstreamUnavailable:
+    logger.error("connections store failed", extra={"error_type": type(exc).__name__})
+    return UpstreamUnavailable("The connection store is unavailable.", code="store_unavailable")
+
+
+def add(conn: Connection, now: float | None = None) -> None:
+    """Record a connection. Raises ``UpstreamUnavailable``."""
+    at = int(time.time() if now is None else now)
+    item = {
+        "connection_id": {"S": conn.connection_id},
+        "connected_at": {"N": str(at)},
+        "expires_at": {"N": str(at + MAX_CONNECTION_SECONDS)},
+    }
+    if conn.content_id is not None:
+        item["content_id"] = {"S": conn.content_id}
+    if conn.user_id is not None:
+        item["user_id"] = {"S": conn.user_id}
+    try:
+        dynamodb().put_item(TableName=_table(), Item=item)
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable(exc) from exc
+
+
+def remove(connection_id: str) -> None:
+    """Forget a connection (idempotent). Raises ``UpstreamUnavailable``."""
+    try:
+        dynamodb().delete_item(TableName=_table(), Key={"connection_id": {"S": connection_id}})
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable(exc) from exc
+
+
+def live(now: float | None = None) -> Iterator[Connection]:
+    """Every connection that has not expired (paginated scan). Raises ``UpstreamUnavailable``."""
+    at = int(time.time() if now is None else now)
+    kwargs = {
+        "TableName": _table(),
+        "FilterExpression": "expires_at > :now",
+        "ExpressionAttributeValues": {":now": {"N": str(at)}},
+    }
+    try:
+        for page in dynamodb().get_paginator("scan").paginate(**kwargs):  # type: ignore[arg-type]
+            for item in page.get("Items", []):
+                yield Connection(
+                    connection_id=item["connection_id"]["S"],
+                    content_id=item.get("content_id", {}).get("S"),
+                    user_id=item.get("user_id", {}).get("S"),
+                    connected_at=int(item.get("connected_at", {}).get("N", "0")),
+                )
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable(exc) from exc
+
+
+def remove_many(connection_ids: list[str]) -> None:
+    """Forget several connections with as few calls as DynamoDB allows (25 per BatchWriteItem)."""
+    table = _table()
+    for start in range(0, len(connection_ids), 25):
+        requests: list[Any] = [
+            {"DeleteRequest": {"Key": {"connection_id": {"S": cid}}}}
+            for cid in connection_ids[start : start + 25]
+        ]
+        try:
+            for _ in range(5):
+                result = dynamodb().batch_write_item(RequestItems={table: requests})
+                requests = result.get("UnprocessedItems", {}).get(table, [])
+                if not requests:
+                    break
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from exc
