@@ -13,6 +13,11 @@ const Pusher = require('pusher-js');
 const clients = new Map();
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 
+// pusher-js reports some failures only through its logger (a failed signin() emits no event): keep the
+// log lines so that commands can answer with them. (Setting Pusher.log also keeps them off stdout.)
+const logs = [];
+Pusher.log = (message) => { logs.push(String(message)); };
+
 function makeClient(cmd) {
   const opts = {
     cluster: cmd.cluster || 'mt1',
@@ -31,15 +36,18 @@ function makeClient(cmd) {
       headers: cmd.token ? { Authorization: `Bearer ${cmd.token}` } : {},
     },
   };
+  const stats = { batchRequests: 0 };
   if (cmd.authorizer === 'batch') {
     // The request format of the pusher-js-auth plugin: one POST for several channels, answered per channel.
-    opts.channelAuthorization = { customHandler: batchAuthorizer(cmd) };
+    opts.channelAuthorization = { customHandler: batchAuthorizer(cmd, stats) };
   }
-  return new Pusher(cmd.key, opts);
+  const client = new Pusher(cmd.key, opts);
+  client.driverStats = stats;
+  return client;
 }
 
 // A minimal client-side batcher in the pusher-js-auth format (socket_id + channel_name[i]).
-function batchAuthorizer(cmd) {
+function batchAuthorizer(cmd, stats) {
   let pending = [];
   let timer = null;
   return ({ socketId, channelName }, callback) => {
@@ -49,6 +57,7 @@ function batchAuthorizer(cmd) {
       const batch = pending; pending = []; timer = null;
       const body = new URLSearchParams({ socket_id: socketId });
       batch.forEach((b, i) => body.append(`channel_name[${i}]`, b.channelName));
+      stats.batchRequests += 1;
       try {
         const res = await fetch(cmd.authEndpoint, {
           method: 'POST',
@@ -66,6 +75,26 @@ function batchAuthorizer(cmd) {
       }
     }, cmd.batchDelayMs || 50);
   };
+}
+
+function subscribe(client, clientName, name, timeoutMs) {
+  const channel = client.subscribe(name);
+  channel.bind_global((event, data) => {
+    if (event.startsWith('pusher:') && event !== 'pusher:member_added' && event !== 'pusher:member_removed') return;
+    out({ type: 'event', client: clientName, channel: name, event, data, at: Date.now() });
+  });
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve({ subscribed: false, error: 'timeout' }), timeoutMs || 10000);
+    channel.bind('pusher:subscription_succeeded', () => {
+      clearTimeout(t);
+      resolve({ subscribed: true, members: membersOf(channel), me: channel.members ? channel.members.me : null });
+    });
+    channel.bind('pusher:subscription_error', (err) => {
+      clearTimeout(t);
+      client.unsubscribe(name);
+      resolve({ subscribed: false, status: err && err.status, error: err && (err.error || err.type) });
+    });
+  });
 }
 
 function membersOf(channel) {
@@ -90,25 +119,15 @@ async function handle(cmd) {
       });
       return { socket_id: client.connection.socket_id };
     }
-    case 'subscribe': {
+    case 'subscribe':
+      return await subscribe(clients.get(cmd.client), cmd.client, cmd.channel, cmd.timeoutMs);
+    case 'subscribe_many': {
+      // Several subscriptions at once (so that a batching authorizer sees them together).
       const client = clients.get(cmd.client);
-      const channel = client.subscribe(cmd.channel);
-      channel.bind_global((event, data) => {
-        if (event.startsWith('pusher:') && event !== 'pusher:member_added' && event !== 'pusher:member_removed') return;
-        out({ type: 'event', client: cmd.client, channel: cmd.channel, event, data, at: Date.now() });
-      });
-      return await new Promise((resolve) => {
-        const t = setTimeout(() => resolve({ subscribed: false, error: 'timeout' }), cmd.timeoutMs || 10000);
-        channel.bind('pusher:subscription_succeeded', () => {
-          clearTimeout(t);
-          resolve({ subscribed: true, members: membersOf(channel), me: channel.members ? channel.members.me : null });
-        });
-        channel.bind('pusher:subscription_error', (err) => {
-          clearTimeout(t);
-          client.unsubscribe(cmd.channel);
-          resolve({ subscribed: false, status: err && err.status, error: err && (err.error || err.type) });
-        });
-      });
+      const results = await Promise.all(cmd.channels.map((name) => subscribe(client, cmd.client, name, cmd.timeoutMs)));
+      const byChannel = {};
+      cmd.channels.forEach((name, i) => { byChannel[name] = results[i]; });
+      return { results: byChannel, batchRequests: client.driverStats.batchRequests };
     }
     case 'members': {
       const channel = clients.get(cmd.client).channel(cmd.channel);
@@ -119,14 +138,29 @@ async function handle(cmd) {
       return {};
     }
     case 'signin': {
+      // pusher-js 8: signin() POSTs to the user-auth endpoint, sends pusher:signin, and resolves
+      // user.signinDonePromise when the server answers pusher:signin_success (user.user_data is then
+      // set) or when it gave up (user_data stays null; an HTTP failure is only logged, as
+      // "Error during signin: ... received status: NNN"). The server answers pusher:signin only when
+      // user authentication is enabled for the app; otherwise this times out.
       const client = clients.get(cmd.client);
-      return await new Promise((resolve) => {
-        const t = setTimeout(() => resolve({ signed_in: false, error: 'timeout' }), cmd.timeoutMs || 10000);
-        client.bind('pusher:signin_success', (data) => { clearTimeout(t); resolve({ signed_in: true, data }); });
-        client.bind('pusher:error', (err) => { clearTimeout(t); resolve({ signed_in: false, error: err }); });
-        client.user.bind('pusher:signin_error', (err) => { clearTimeout(t); resolve({ signed_in: false, error: String(err) }); });
-        client.signin();
-      });
+      const logStart = logs.length;
+      let serverError = null;
+      client.bind('pusher:error', (err) => { serverError = err; });
+      client.signin();
+      const done = client.user.signinDonePromise;
+      const timedOut = await Promise.race([
+        done.then(() => false),
+        new Promise((resolve) => setTimeout(() => resolve(true), cmd.timeoutMs || 10000)),
+      ]);
+      const failure = logs.slice(logStart).find((line) => line.includes('Error during signin'));
+      const status = failure && /received status: (\d+)/.exec(failure);
+      return {
+        signed_in: !timedOut && client.user.user_data !== null,
+        user_data: client.user.user_data,
+        status: status ? Number(status[1]) : null,
+        error: timedOut ? 'timeout' : (failure || (serverError && JSON.stringify(serverError)) || null),
+      };
     }
     case 'disconnect': {
       const client = clients.get(cmd.client);

@@ -1,0 +1,44 @@
+"""POST /pusher/auth and POST /pusher/user-auth: sign pusher-js subscriptions and sign-ins.
+
+pusher-js sends form-encoded bodies with ``Authorization: Bearer <jwt>``; JSON bodies work too. The
+logic (identity, channel policy, limits, signatures, security log) is ``toolboxai_realtime.authorization``.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from toolboxai_realtime.authorization import AuthAttempt
+from toolboxai_realtime.http import create_app, json_response, parse_form_or_json, source_ip
+from toolboxai_realtime.observability import logger, metrics, tracer
+
+app = create_app()
+
+
+@app.post("/pusher/auth")
+def channel_auth() -> Response[Any]:
+    """One channel (``channel_name``) or a pusher-js-auth batch (``channel_name[i]``) for one socket."""
+    event = app.current_event
+    with AuthAttempt("channel", source_ip(event)) as attempt:
+        principal = attempt.authenticate(event.headers.get("authorization"))
+        answer = attempt.authorize_channels(principal, parse_form_or_json(event))
+    return json_response(answer)
+
+
+@app.post("/pusher/user-auth")
+def user_auth() -> Response[Any]:
+    """pusher-js ``signin()``: ``user_data`` for the token's user, signed for the socket."""
+    event = app.current_event
+    with AuthAttempt("user", source_ip(event)) as attempt:
+        principal = attempt.authenticate(event.headers.get("authorization"))
+        answer = attempt.authenticate_user(principal, parse_form_or_json(event))
+    return json_response(answer)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

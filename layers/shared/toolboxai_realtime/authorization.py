@@ -1,0 +1,489 @@
+"""Channel authorization and user authentication for pusher-js: the logic of ``/pusher/auth`` and
+``/pusher/user-auth``, free of HTTP.
+
+One request, in order:
+
+1. **Who** — the bearer token becomes a ``Principal`` (``identity``); 401 otherwise.
+2. **What** — the body (form-encoded as pusher-js sends it, or JSON) becomes a ``ChannelAuthRequest``:
+   ``socket_id`` strictly ``<digits>.<digits>`` (a ``:`` in it could forge another channel's
+   signature), one ``channel_name`` or the pusher-js-auth batch ``channel_name[0]``, ``channel_name[1]``,
+   … (a JSON list works too), and the presence parameters ``status`` / ``current_activity``.
+3. **May they** — each channel through the declarative policy (``channels``). A public name is a 400
+   (pusher-js never asks for one), a name the policy refuses a 403, an allowed encrypted channel on a
+   server without a master key a 503 (``encryption_not_configured``: a deployment problem, not the
+   caller's, and a 403 would wrongly say the policy refused).
+4. **Limits** — one DynamoDB call (``stores.auth_limits.admit``) counts the request (a batch once)
+   and, when anything is granted, takes or renews the socket's connection lease; 429 beyond either
+   limit. A request whose every channel was malformed or public is answered without counting.
+5. **Sign** — every granted channel through ``pusher_gateway`` (the ``pusher`` SDK); presence
+   ``channel_data`` is built from the token only, plus the validated presence parameters.
+
+``AuthAttempt`` wraps one request: it records every denial as a structured security event and an
+``AuthDenied`` metric (reason and channel family; never the token), counts grants (``AuthGranted``)
+and measures ``AuthLatency``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final, Literal, Self, cast, get_args
+
+from . import pusher_gateway
+from .channels import Channel, authorize, parse_channel, validate_socket_id
+from .errors import (
+    BadRequest,
+    ConfigurationError,
+    Forbidden,
+    InvalidChannel,
+    RealtimeError,
+    ValidationFailed,
+    http_status,
+)
+from .identity import Principal, authenticate, bearer_token
+from .observability import MetricUnit, count, logger, security_event
+from .secrets import PusherCredentials, pusher_credentials
+from .settings import get_settings
+from .stores import auth_limits
+from .stores import presence as presence_store
+
+__all__ = [
+    "MAX_BATCH_CHANNELS",
+    "MAX_CURRENT_ACTIVITY_LENGTH",
+    "MAX_USER_INFO_BYTES",
+    "AuthAttempt",
+    "ChannelAuthRequest",
+    "ChannelOutcome",
+    "PresenceStatus",
+    "decide",
+    "parse_channel_auth_request",
+    "parse_socket_id",
+    "presence_member",
+    "signin_user_data",
+]
+
+PresenceStatus = Literal["active", "away", "busy"]
+PRESENCE_STATUSES: Final = frozenset(get_args(PresenceStatus))
+
+MAX_BATCH_CHANNELS = 100
+"""Channels in one batch request; more is a 400 (a page rarely subscribes to more than a dozen)."""
+
+MAX_CURRENT_ACTIVITY_LENGTH = 100
+MAX_USER_INFO_BYTES = 1024
+# A DynamoDB transaction holds at most 100 items: the limits update and up to 99 presence infos.
+MAX_INFO_WRITES = 99
+"""Pusher's limit on a presence member's ``user_info`` (the UTF-8 bytes of its JSON)."""
+
+_BATCH_KEY = re.compile(r"channel_name\[([0-9]{1,4})\]")
+_PUSHER_USER_ID = re.compile(r"[A-Za-z0-9_\-=@,.;]{1,200}")  # what pusher:signin accepts as user_data.id
+_LOGGED_NAME_LENGTH = 200  # channel names in log entries are cut here (refused ones may be junk)
+
+clock: Callable[[], float] = time.time
+"""The time used for the limits (tests replace it to move between windows and lease buckets)."""
+
+
+# ------------------------------------------------------------------------------------------- requests
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAuthRequest:
+    """A parsed ``/pusher/auth`` body. ``batch`` is the pusher-js-auth form (answered per channel)."""
+
+    socket_id: str
+    channels: tuple[str, ...]
+    batch: bool
+    status: PresenceStatus = "active"
+    current_activity: str | None = None
+
+
+def parse_socket_id(body: Mapping[str, Any]) -> str:
+    """The body's ``socket_id``.
+
+    Raises ``BadRequest`` with code ``missing_socket_id`` when it is absent or empty, and
+    ``invalid_socket_id`` when it is not a string of the form ``<digits>.<digits>``.
+    """
+    value = body.get("socket_id")
+    if value is None or value == "":
+        raise BadRequest("The socket_id parameter is required.", code="missing_socket_id")
+    if not isinstance(value, str):
+        raise BadRequest("The socket_id must look like 1234.5678.", code="invalid_socket_id")
+    return validate_socket_id(value)
+
+
+def parse_channel_auth_request(body: Mapping[str, Any]) -> ChannelAuthRequest:
+    """The channel authorization request in a form or JSON body.
+
+    Raises ``BadRequest`` with code ``missing_socket_id`` / ``invalid_socket_id``, ``missing_channel_name``,
+    ``invalid_channel_name`` (a name that is not a string), ``malformed_batch`` (``channel_name`` and
+    ``channel_name[i]`` together, or a key such as ``channel_name[x]``), ``too_many_channels``; and
+    ``ValidationFailed`` (422) with code ``invalid_status`` or ``invalid_current_activity``.
+    Channel names are *not* checked here: in a batch each one is answered on its own.
+    """
+    socket_id = parse_socket_id(body)
+    names, batch = _channel_names(body)
+    status, activity = _presence_parameters(body)
+    return ChannelAuthRequest(socket_id, names, batch, status, activity)
+
+
+def _channel_names(body: Mapping[str, Any]) -> tuple[tuple[str, ...], bool]:
+    single = body.get("channel_name")
+    indexed: dict[int, Any] = {}
+    for key, value in body.items():
+        if key.startswith("channel_name["):
+            found = _BATCH_KEY.fullmatch(key)
+            if found is None:
+                raise BadRequest(
+                    "Batch channel names are sent as channel_name[0], channel_name[1], …",
+                    code="malformed_batch",
+                )
+            indexed[int(found.group(1))] = value
+    if indexed and single is not None:
+        raise BadRequest("Send either channel_name or channel_name[i], not both.", code="malformed_batch")
+
+    names: list[Any]
+    if isinstance(single, list):  # the JSON spelling of a batch
+        names, batch = single, True
+    elif indexed:
+        names, batch = [indexed[i] for i in sorted(indexed)], True
+    else:
+        names, batch = ([] if single is None or single == "" else [single]), False
+    if not names:
+        raise BadRequest("The channel_name parameter is required.", code="missing_channel_name")
+    if len(names) > MAX_BATCH_CHANNELS:
+        raise BadRequest(
+            f"At most {MAX_BATCH_CHANNELS} channels can be authorized in one request.",
+            code="too_many_channels",
+        )
+    if not all(isinstance(name, str) for name in names):
+        raise BadRequest("Channel names must be strings.", code="invalid_channel_name")
+    return tuple(dict.fromkeys(names)), batch
+
+
+def _presence_parameters(body: Mapping[str, Any]) -> tuple[PresenceStatus, str | None]:
+    raw_status = body.get("status")
+    status: PresenceStatus = "active"
+    if raw_status is not None and raw_status != "":
+        if not isinstance(raw_status, str) or raw_status not in PRESENCE_STATUSES:
+            raise ValidationFailed("The status must be one of active, away, busy.", code="invalid_status")
+        status = cast(PresenceStatus, raw_status)
+    activity = body.get("current_activity")
+    if activity is None or (isinstance(activity, str) and not activity.strip()):
+        return status, None
+    if (
+        not isinstance(activity, str)
+        or len(activity.strip()) > MAX_CURRENT_ACTIVITY_LENGTH
+        or not activity.isprintable()
+    ):
+        raise ValidationFailed(
+            f"The current_activity must be text of at most {MAX_CURRENT_ACTIVITY_LENGTH} printable "
+            "characters.",
+            code="invalid_current_activity",
+        )
+    return status, activity.strip()
+
+
+# ------------------------------------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelOutcome:
+    """The answer for one channel: ``status`` 200 (granted), 400, 403 or 503, with a reason ``code``.
+
+    ``family`` is the metric dimension: the family id, ``unknown`` (a private/presence name no
+    template matches), ``public`` or ``invalid``.
+    """
+
+    name: str
+    family: str
+    status: int
+    code: str
+    message: str
+    channel: Channel | None = None
+
+    @property
+    def granted(self) -> bool:
+        """True when the channel will be signed."""
+        return self.status == 200
+
+
+_PUBLIC_MESSAGE = "Public channels need no authorization: subscribe without calling this endpoint."
+_NO_ENCRYPTION_MESSAGE = "End-to-end encrypted channels are not enabled on this server."
+
+
+def decide(principal: Principal, name: str) -> ChannelOutcome:
+    """Whether ``principal`` may subscribe to the channel ``name``, by the policy alone. Never raises."""
+    try:
+        channel = parse_channel(name)
+    except InvalidChannel as exc:
+        return ChannelOutcome(name, "invalid", exc.status, exc.code, exc.message)
+    family = channel.family or ("public" if channel.is_public else "unknown")
+    if channel.is_public:
+        return ChannelOutcome(name, family, 400, "public_channel", _PUBLIC_MESSAGE)
+    decision = authorize(principal, channel)
+    status = 200 if decision.allowed else 403
+    return ChannelOutcome(name, family, status, decision.reason, decision.message, channel)
+
+
+def _without_encryption(outcome: ChannelOutcome) -> ChannelOutcome:
+    return ChannelOutcome(
+        outcome.name, outcome.family, 503, "encryption_not_configured", _NO_ENCRYPTION_MESSAGE
+    )
+
+
+def _with_encryption_checked(outcomes: list[ChannelOutcome]) -> list[ChannelOutcome]:
+    """``outcomes`` with granted encrypted channels turned into 503s when no master key is configured.
+
+    Raises ``ConfigurationError`` as ``_signing_credentials`` does (only when something is granted).
+    """
+    if not any(o.granted for o in outcomes):
+        return outcomes
+    if _signing_credentials().encryption_master_key_base64:
+        return outcomes
+    return [
+        _without_encryption(o) if o.granted and o.channel and o.channel.is_encrypted else o for o in outcomes
+    ]
+
+
+def _signing_credentials() -> PusherCredentials:
+    """The Pusher credentials, checked so that the SDK cannot fail on them while signing.
+
+    Raises ``ConfigurationError`` when Pusher is not configured or the encryption master key is set
+    but is not base64 of 32 bytes (the SDK refuses to build a client with it, for every channel).
+    """
+    creds = pusher_credentials()
+    master = creds.encryption_master_key_base64
+    if master is not None and not _is_32_byte_base64(master):
+        raise ConfigurationError(
+            "The encryption master key configured on the server is not base64 of 32 bytes.",
+            code="encryption_misconfigured",
+        )
+    return creds
+
+
+def _is_32_byte_base64(value: str) -> bool:
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def presence_member(
+    principal: Principal, status: PresenceStatus = "active", current_activity: str | None = None
+) -> dict[str, Any]:
+    """The presence ``channel_data`` of ``principal``: identity from the token, never from the client.
+
+    ``name`` falls back to the user id when the token has none. Raises ``ValidationFailed`` (code
+    ``user_info_too_large``) when ``user_info`` would exceed Pusher's 1 KB.
+    """
+    info: dict[str, Any] = {"name": principal.name or principal.user_id, "role": principal.role}
+    if principal.avatar_url:
+        info["avatar_url"] = principal.avatar_url
+    info["status"] = status
+    if current_activity:
+        info["current_activity"] = current_activity
+    size = len(json.dumps(info, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_USER_INFO_BYTES:
+        raise ValidationFailed(
+            f"The presence user_info would be {size} bytes; Pusher allows {MAX_USER_INFO_BYTES}.",
+            code="user_info_too_large",
+        )
+    return {"user_id": principal.user_id, "user_info": info}
+
+
+def signin_user_data(principal: Principal) -> dict[str, Any]:
+    """The ``user_data`` of a ``pusher:signin``: ``id`` = the token's ``sub``, ``user_info`` from the token.
+
+    Raises ``Forbidden`` (code ``unsupported_user_id``) when the user id has characters Pusher does not
+    accept in user ids (it names the user's ``#server-to-user-{id}`` channel).
+    """
+    if not _PUSHER_USER_ID.fullmatch(principal.user_id):
+        raise Forbidden(
+            "Your user id cannot be used to sign in to Pusher: it may contain only letters, digits "
+            "and _ - = @ , . ;",
+            code="unsupported_user_id",
+        )
+    info: dict[str, Any] = {"name": principal.name or principal.user_id, "role": principal.role}
+    if principal.avatar_url:
+        info["avatar_url"] = principal.avatar_url
+    return {"id": principal.user_id, "user_info": info}
+
+
+# -------------------------------------------------------------------------------------------- attempts
+
+
+class AuthAttempt:
+    """One auth request: the steps above, with its security log, metrics and latency.
+
+    Use it as a context manager around the whole request: a ``RealtimeError`` leaving the block is
+    recorded as a denial (4xx) or a failure (5xx) with what is known by then (user, channel, source
+    IP) and re-raised unchanged; the latency is recorded either way.
+    """
+
+    def __init__(self, endpoint: Literal["channel", "user"], source_ip: str | None) -> None:
+        self.endpoint = endpoint
+        self.source_ip = source_ip
+        self.user_id: str | None = None
+        self.channel: str | None = None
+        self.family = "signin" if endpoint == "user" else "none"
+        self._started = 0.0
+
+    def __enter__(self) -> Self:
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, RealtimeError):
+            self._refused(exc.code, http_status(exc), self.channel, self.family)
+        # Without dimensions, so it goes out with the invocation's own metrics (``log_metrics``).
+        count("AuthLatency", (time.perf_counter() - self._started) * 1000, MetricUnit.Milliseconds)
+
+    # ------------------------------------------------------------------------------------ steps
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        """The caller of an ``Authorization: Bearer <jwt>`` header value.
+
+        Raises ``Unauthorized`` (401) with the codes of ``identity.bearer_token`` and
+        ``identity.authenticate``; ``ConfigurationError`` / ``UpstreamUnavailable`` as they do.
+        """
+        principal = authenticate(bearer_token(authorization))
+        self.user_id = principal.user_id
+        return principal
+
+    def authorize_channels(self, principal: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Sign the subscriptions ``body`` asks for.
+
+        A single channel answers ``{"auth", "channel_data"?, "shared_secret"?}`` or raises: ``BadRequest``
+        (``public_channel``, ``invalid_channel_name`` and the codes of ``parse_channel_auth_request``),
+        ``ValidationFailed``, ``Forbidden`` (the policy's reason as code), ``ConfigurationError``
+        (``encryption_not_configured``). A batch answers ``{channel: {"status": 200, "data": {...}}
+        | {"status": 4xx/503, "code": ...}}`` and raises only for the request as a whole. Both raise
+        ``RateLimited`` (``rate_limited``, ``too_many_connections``) and ``UpstreamUnavailable``.
+        """
+        request = parse_channel_auth_request(body)
+        outcomes = _with_encryption_checked([decide(principal, name) for name in request.channels])
+        if not request.batch:
+            self.channel, self.family = outcomes[0].name, outcomes[0].family
+        member = None
+        if any(o.granted and o.channel and o.channel.is_presence for o in outcomes):
+            member = presence_member(principal, request.status, request.current_activity)
+        if not request.batch and outcomes[0].status == 400:
+            raise _error(outcomes[0])  # malformed or public: refused without counting
+
+        if any(o.status != 400 for o in outcomes):
+            granted = any(o.granted for o in outcomes)
+            # The user_info signed into presence channels is kept for the members read API, written
+            # in the same DynamoDB call as the limits (and not at all when a limit refuses).
+            infos = [
+                presence_store.member_info_put(o.name, principal.user_id, member["user_info"], now=clock)
+                for o in outcomes
+                if member is not None and o.granted and o.channel and o.channel.is_presence
+            ][:MAX_INFO_WRITES]
+            self._admit(principal, request.socket_id if granted else None, infos)
+        signed = {
+            o.name: pusher_gateway.authorize_channel(
+                request.socket_id, o.name, member if o.channel and o.channel.is_presence else None
+            )
+            for o in outcomes
+            if o.granted
+        }
+        self._record(outcomes, batch=request.batch)
+
+        if not request.batch:
+            if not outcomes[0].granted:
+                raise _error(outcomes[0])
+            return signed[outcomes[0].name]
+        return {
+            o.name: {"status": 200, "data": signed[o.name]}
+            if o.granted
+            else {"status": o.status, "code": o.code}
+            for o in outcomes
+        }
+
+    def authenticate_user(self, principal: Principal, body: Mapping[str, Any]) -> dict[str, str]:
+        """Sign a pusher-js ``signin()``: ``{"auth", "user_data"}``.
+
+        Raises ``BadRequest`` (``missing_socket_id``, ``invalid_socket_id``), ``Forbidden``
+        (``unsupported_user_id``), ``RateLimited``, ``ConfigurationError``, ``UpstreamUnavailable``.
+        """
+        socket_id = parse_socket_id(body)
+        user_data = signin_user_data(principal)
+        _signing_credentials()
+        self._admit(principal, socket_id)
+        signed = pusher_gateway.authenticate_user(socket_id, user_data)
+        count("AuthGranted", family="signin")
+        logger.debug("user signed in", extra={"user_id": principal.user_id})
+        return signed
+
+    # ---------------------------------------------------------------------------------- helpers
+
+    def _admit(
+        self, principal: Principal, socket_id: str | None, with_items: Sequence[Any] = ()
+    ) -> auth_limits.Admission:
+        s = get_settings()
+        return auth_limits.admit(
+            principal.user_id,
+            socket_id,
+            limit=s.auth_rate_limit_per_minute,
+            cap=s.max_connections_per_user,
+            lease_seconds=s.connection_lease_seconds,
+            clock=clock,
+            with_items=with_items,
+        )
+
+    def _record(self, outcomes: list[ChannelOutcome], *, batch: bool) -> None:
+        """Count grants; record each refusal of a batch (a single refusal is raised and recorded on exit)."""
+        granted = Counter(o.family for o in outcomes if o.granted)
+        for family, n in granted.items():
+            count("AuthGranted", n, family=family)
+        if granted:
+            logger.debug(
+                "channels authorized",
+                extra={"user_id": self.user_id, "channels": [_cut(o.name) for o in outcomes if o.granted]},
+            )
+        if batch:
+            for o in outcomes:
+                if not o.granted:
+                    self._refused(o.code, o.status, o.name, o.family)
+
+    def _refused(self, reason: str, status: int, channel: str | None, family: str) -> None:
+        fields = {
+            "endpoint": self.endpoint,
+            "status": status,
+            "user_id": self.user_id,
+            "channel": _cut(channel) if channel else None,
+            "family": family,
+            "source_ip": self.source_ip,
+        }
+        if status >= 500:
+            logger.error("auth failed", extra={"reason": reason, **fields})
+            count("AuthError", reason=reason, endpoint=self.endpoint)
+            return
+        level = "warning" if status in (401, 403, 429) or reason == "invalid_socket_id" else "info"
+        security_event("auth_denied", reason=reason, level=level, **fields)
+        count("AuthDenied", reason=reason, family=family)
+
+
+def _error(outcome: ChannelOutcome) -> RealtimeError:
+    if outcome.status == 403:
+        return Forbidden(outcome.message, code=outcome.code)
+    if outcome.status == 503:
+        return ConfigurationError(outcome.message, code=outcome.code)
+    if outcome.code == "invalid_channel_name":
+        return InvalidChannel(outcome.message)
+    return BadRequest(outcome.message, code=outcome.code)
+
+
+def _cut(name: str) -> str:
+    return name if len(name) <= _LOGGED_NAME_LENGTH else name[:_LOGGED_NAME_LENGTH] + "…"
