@@ -1,15 +1,18 @@
 """The only module that talks to Pusher (soketi locally), through the official ``pusher`` SDK.
 
-Signatures (channel authorization, user authentication, webhook verification) and the HTTP API calls
-(trigger, batch, channel queries) all go through the SDK. Failures of the HTTP API become
-``UpstreamUnavailable`` (503 for timeouts and refused connections, 502 for answers we cannot use), so a
-caller can never mistake a failed publish for a success.
+Signatures (channel authorization, user authentication) and the HTTP API calls (trigger, batch,
+channel queries) go through the SDK; webhook verification is the SDK's check made explicit. Failures
+of the HTTP API become ``UpstreamUnavailable`` (503 for timeouts and refused connections, 502 for
+answers we cannot use), so a caller can never mistake a failed publish for a success.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -19,7 +22,7 @@ import pusher
 import requests
 from pusher.errors import PusherBadAuth, PusherBadRequest, PusherBadStatus, PusherError, PusherForbidden
 
-from .errors import BadRequest, ConfigurationError, UpstreamUnavailable
+from .errors import BadRequest, ConfigurationError, InvalidSignature, UpstreamUnavailable
 from .observability import count, logger, tracer
 from .secrets import PusherCredentials, pusher_credentials
 from .settings import Settings, get_settings
@@ -100,34 +103,37 @@ def authenticate_user(socket_id: str, user_data: dict[str, Any]) -> dict[str, st
     return {"auth": out["auth"], "user_data": out["user_data"]}
 
 
-def verify_webhook(key: str, signature: str, body: bytes) -> dict[str, Any] | None:
-    """The webhook body if ``signature`` is the HMAC of ``body`` under ``key``'s secret and fresh.
+def verify_webhook(key: str, signature: str, body: bytes, *, now: float | None = None) -> dict[str, Any]:
+    """The webhook body, verified: ``signature`` is the hex HMAC-SHA256 of the raw ``body`` under the
+    secret of ``key`` (any configured pair, so that secrets can be rotated), and its ``time_ms`` lies
+    within ``WEBHOOK_MAX_AGE_SECONDS`` of ``now``.
 
-    Several key/secret pairs are accepted so that secrets can be rotated. Returns None on any failure
-    (unknown key, bad signature, stale or missing ``time_ms``, not JSON); the caller logs and refuses.
+    These are the checks of the SDK's ``validate_webhook`` made explicit (it answers ``None`` whatever
+    went wrong, and only takes text), computed over the raw bytes, signature first. Raises
+    ``InvalidSignature`` (401) with code ``unknown_webhook_key``, ``invalid_webhook_signature`` or
+    ``stale_webhook``; ``BadRequest`` (400, code ``malformed_webhook``) when a correctly signed body is
+    not a JSON object with a numeric ``time_ms``; ``ConfigurationError`` when Pusher is not configured.
     """
-    s = get_settings()
-    creds = pusher_credentials(s)
-    secret = creds.webhook_keys.get(key)
+    secret = pusher_credentials().webhook_keys.get(key)
     if secret is None:
-        return None
+        raise InvalidSignature("The webhook key is not known.", code="unknown_webhook_key")
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    if not hmac.compare_digest(expected, signature.strip().lower().encode("utf-8", "replace")):
+        raise InvalidSignature("The webhook signature is not valid.", code="invalid_webhook_signature")
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    verifier = _build(
-        creds.app_id,
-        key,
-        secret,
-        s.pusher_host,
-        s.pusher_port,
-        s.pusher_use_tls,
-        s.pusher_cluster,
-        s.pusher_timeout_seconds,
-        None,
-    )
-    doc = verifier.validate_webhook(key=key, signature=signature, body=text)
-    return doc if isinstance(doc, dict) else None
+        doc = json.loads(body)
+    except ValueError as exc:  # not UTF-8, or not JSON
+        raise BadRequest("The webhook body is not valid JSON.", code="malformed_webhook") from exc
+    time_ms = doc.get("time_ms") if isinstance(doc, dict) else None
+    if not isinstance(time_ms, int | float) or isinstance(time_ms, bool):
+        raise BadRequest(
+            "The webhook body must be a JSON object with a numeric time_ms.", code="malformed_webhook"
+        )
+    clock = time.time() if now is None else now
+    if abs(clock * 1000 - time_ms) > WEBHOOK_MAX_AGE_SECONDS * 1000:
+        raise InvalidSignature("The webhook is too old to be accepted.", code="stale_webhook")
+    result: dict[str, Any] = doc
+    return result
 
 
 def shared_secret(channel: str, master_key_b64: str) -> str:
@@ -179,16 +185,60 @@ def _failed(operation: str, kind: str) -> None:
 
 @tracer.capture_method
 def trigger(channels: Sequence[str], event: str, data: Any, socket_id: str | None = None) -> None:
-    """Publish one event to up to 100 channels (one HTTP call). Raises ``UpstreamUnavailable``."""
+    """Publish one event to up to 100 channels (one HTTP call).
+
+    ``data`` goes out as compact JSON (``encode``); a ``str`` is taken as already encoded and sent
+    unchanged. (Given anything else, the SDK would ``json.dumps`` it with spaced separators: more bytes
+    than ``catalog.check_size`` measured.) Raises ``UpstreamUnavailable``, and ``ConfigurationError`` for
+    an encrypted channel when no master key is configured.
+    """
+    _master_key(channels)
     with _upstream("trigger"):
-        client().trigger(list(channels), event, data, socket_id)
+        client().trigger(list(channels), event, _as_text(data), socket_id)
 
 
 @tracer.capture_method
 def trigger_batch(events: Sequence[dict[str, Any]]) -> None:
-    """Publish up to 10 events ``{"channel", "name", "data", "socket_id"?}`` in one HTTP call."""
+    """Publish up to 10 events ``{"channel", "name", "data", "socket_id"?}`` in one HTTP call.
+
+    Data is encoded as in ``trigger`` and encrypted here for ``private-encrypted-`` channels, and the
+    SDK's own checks are skipped (``already_encoded``): its batch size check measures the Python object
+    (``sys.getsizeof``), not bytes, and refuses valid ASCII events of about 10,190-10,240 bytes. Callers
+    validate first (``toolboxai_realtime.publisher``). Raises ``UpstreamUnavailable`` and
+    ``ConfigurationError`` (encrypted channel without a master key).
+    """
+    batch = [_batch_item(event) for event in events]
     with _upstream("trigger_batch"):
-        client().trigger_batch(list(events))
+        client().trigger_batch(batch, already_encoded=True)
+
+
+def _as_text(data: Any) -> str:
+    return data if isinstance(data, str) else encode(data)
+
+
+def _master_key(channels: Sequence[str]) -> bytes | None:
+    """The encryption master key when ``channels`` include an encrypted one, else ``None``."""
+    if not any(name.startswith("private-encrypted-") for name in channels):
+        return None
+    master = pusher_credentials().encryption_master_key_base64
+    if not master:
+        raise ConfigurationError(
+            "End-to-end encrypted channels are not enabled on this server.", code="encryption_not_configured"
+        )
+    return base64.b64decode(master)
+
+
+def _batch_item(event: dict[str, Any]) -> dict[str, Any]:
+    item = dict(event)
+    data = _as_text(item["data"])
+    key = _master_key([item["channel"]])
+    if key is not None:
+        from pusher.crypto import encrypt
+
+        # The same envelope (and separators) as the SDK's trigger(): catalog.encrypted_size measures it.
+        data = json.dumps(encrypt(item["channel"], data, key), ensure_ascii=False)
+    item["data"] = data
+    return item
 
 
 @tracer.capture_method

@@ -1,0 +1,150 @@
+"""Per-channel publish limits (``TRIGGER_RATE_LIMIT_PER_MINUTE``): one DynamoDB call per publish.
+
+Each channel has a fixed-window counter in RateLimitTable, the same item layout as
+``rate_limits.hit`` (``{pk: "trigger#<channel>#<window start>", used, expires_at}``). A publish that
+touches one channel is one conditional ``UpdateItem`` (``rate_limits.hit``); one that touches several
+(a multi-channel trigger, a batch) is one ``TransactWriteItems`` holding a conditional update per
+channel. Either way the check is atomic: exactly ``limit`` events per channel and window are accepted
+however many callers race, and a refused publish consumes nothing on any of its channels.
+
+The only case with more than one call is a transaction cancelled by a *conflict* (two transactions on
+the same counter at the same instant): it is retried up to ``CONFLICT_RETRIES`` times.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..aws import dynamodb
+from ..errors import RateLimited, UpstreamUnavailable
+from ..observability import count, logger
+from ..settings import get_settings
+from . import rate_limits
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+__all__ = ["CONFLICT_RETRIES", "MAX_CHANNELS_PER_CALL", "consume", "counter_key"]
+
+MAX_CHANNELS_PER_CALL = 100
+"""DynamoDB's limit on the actions of one transaction, and Pusher's on the channels of one trigger."""
+
+CONFLICT_RETRIES = 2
+SCOPE = "trigger"
+
+
+def counter_key(channel: str) -> str:
+    """The counter key of ``channel`` (the window start is appended to it)."""
+    return f"{SCOPE}#{channel}"
+
+
+def consume(
+    costs: Mapping[str, int],
+    *,
+    limit: int | None = None,
+    window_seconds: int = 60,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Count ``costs`` (channel -> events about to be published on it) against the per-channel limit.
+
+    ``limit`` defaults to ``TRIGGER_RATE_LIMIT_PER_MINUTE``. All channels are counted, or none.
+
+    Raises ``RateLimited`` (429, code ``channel_rate_limited``, ``Retry-After`` = seconds to the next
+    window) naming the channels that are over the limit; ``UpstreamUnavailable`` (503, code
+    ``store_unavailable``) when DynamoDB does not answer; ``ValueError`` for an empty ``costs``, more
+    than ``MAX_CHANNELS_PER_CALL`` channels or a cost below 1 (callers validate first).
+    """
+    if not costs or len(costs) > MAX_CHANNELS_PER_CALL or min(costs.values()) < 1:
+        raise ValueError("costs must hold 1-100 channels, each with a cost of at least 1")
+    per_window = limit or get_settings().trigger_rate_limit_per_minute
+    if len(costs) == 1:
+        ((channel, cost),) = costs.items()
+        try:
+            rate_limits.hit(
+                counter_key(channel),
+                limit=per_window,
+                window_seconds=window_seconds,
+                cost=cost,
+                scope=SCOPE,
+                clock=clock,
+            )
+        except RateLimited as exc:
+            raise _limited([channel], per_window, window_seconds, exc.retry_after) from exc
+        return
+    _transact(costs, per_window, window_seconds, clock, sleep)
+
+
+def _transact(
+    costs: Mapping[str, int],
+    limit: int,
+    window_seconds: int,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> None:
+    now = clock()
+    start = int(now // window_seconds) * window_seconds
+    resets_in = start + window_seconds - int(now)
+    table = get_settings().rate_limit_table
+    channels = list(costs)
+    items: list[TransactWriteItemTypeDef] = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": {"pk": {"S": f"{counter_key(channel)}#{start}"}},
+                "UpdateExpression": "ADD used :cost SET expires_at = if_not_exists(expires_at, :ttl)",
+                "ConditionExpression": "attribute_not_exists(used) OR used <= :room",
+                "ExpressionAttributeValues": {
+                    ":cost": {"N": str(costs[channel])},
+                    ":room": {"N": str(limit - costs[channel])},
+                    ":ttl": {"N": str(start + window_seconds * 2)},
+                },
+            }
+        }
+        for channel in channels
+    ]
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            dynamodb().transact_write_items(TransactItems=items)
+            return
+        except ClientError as exc:
+            error = exc.response.get("Error", {}).get("Code")
+            reasons = _reasons(exc.response)
+            if error == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+                over = [
+                    ch for ch, why in zip(channels, reasons, strict=False) if why == "ConditionalCheckFailed"
+                ]
+                count("RateLimited", scope=SCOPE)
+                raise _limited(over, limit, window_seconds, resets_in) from exc
+            conflict = error == "TransactionCanceledException" and "TransactionConflict" in reasons
+            if conflict and attempt < CONFLICT_RETRIES:
+                sleep(0.01 * (attempt + 1))
+                continue
+            logger.error("trigger rate-limit store failed", extra={"error_code": error, "reasons": reasons})
+            raise UpstreamUnavailable(
+                "The rate-limit store is unavailable.", code="store_unavailable"
+            ) from exc
+        except BotoCoreError as exc:
+            logger.error("trigger rate-limit store unreachable", extra={"error_type": type(exc).__name__})
+            raise UpstreamUnavailable(
+                "The rate-limit store is unavailable.", code="store_unavailable"
+            ) from exc
+
+
+def _reasons(response: Mapping[str, Any]) -> list[str]:
+    return [str(reason.get("Code", "None")) for reason in response.get("CancellationReasons") or []]
+
+
+def _limited(channels: Sequence[str], limit: int, window_seconds: int, retry_after: int) -> RateLimited:
+    shown = ", ".join(channels[:5]) + (f" and {len(channels) - 5} more" if len(channels) > 5 else "")
+    return RateLimited(
+        f"The limit of {limit} events per channel per {window_seconds} s is reached on {shown}; "
+        f"nothing was published. Retry in {retry_after} s.",
+        code="channel_rate_limited",
+        retry_after=retry_after,
+        details={"channels": list(channels), "limit": limit, "window_seconds": window_seconds},
+    )
