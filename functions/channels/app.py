@@ -1,0 +1,38 @@
+"""GET /realtime/channels and GET /realtime/channels/{channel}/members: occupancy for dashboards."""
+
+from typing import Any
+from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from toolboxai_realtime import presence
+from toolboxai_realtime.http import create_app, json_response
+from toolboxai_realtime.identity import Principal, authenticate, bearer_token
+from toolboxai_realtime.observability import logger, metrics, tracer
+
+app = create_app()
+
+
+def _caller() -> Principal:
+    return authenticate(bearer_token(app.current_event.headers.get("authorization")))
+
+
+@app.get("/realtime/channels")
+def list_channels() -> Response[Any]:
+    prefix = app.current_event.get_query_string_value("prefix")
+    return json_response(presence.list_channels(_caller(), prefix))
+
+
+@app.get("/realtime/channels/<channel>/members")
+def channel_members(channel: str) -> Response[Any]:
+    # API Gateway hands the path segment over still percent-encoded; '%' is not a channel character.
+    return json_response(presence.channel_members(_caller(), unquote(channel)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,33 @@
+"""POST /pusher/webhook: Pusher's webhooks, verified over the raw body and applied to the presence store."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from toolboxai_realtime import webhooks
+from toolboxai_realtime.http import create_app, json_response, read_body, source_ip
+from toolboxai_realtime.observability import logger, metrics, tracer
+
+app = create_app()
+
+
+@app.post("/pusher/webhook")
+def pusher_webhook() -> Response[Any]:
+    event = app.current_event
+    body = read_body(event, max_bytes=webhooks.MAX_BODY_BYTES)
+    delivery = webhooks.receive(
+        event.headers.get("x-pusher-key"),
+        event.headers.get("x-pusher-signature"),
+        body,
+        source_ip=source_ip(event),
+    )
+    return json_response(webhooks.ingest(delivery))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,485 @@
+"""Presence and occupancy in the PresenceTable: order-safe, idempotent writes and the dashboard reads.
+
+Every fact Pusher reports lives in an item of its own, stamped with the ``time_ms`` of the webhook delivery
+that last changed it (attribute ``t``):
+
+==================  ====================  ====================  =====================================
+item                pk                    sk                    attributes
+==================  ====================  ====================  =====================================
+occupancy           ``channel#<name>``    ``occupancy``         state (occupied|vacated), since, t
+subscription count  ``channel#<name>``    ``subscriptions``     subscription_count, t
+member              ``channel#<name>``    ``member#<user_id>``  state (present|absent), joined_at, t
+member info         ``channel#<name>``    ``info#<user_id>``    user_info (JSON text), updated_at
+==================  ====================  ====================  =====================================
+
+Order and duplicates: every write is conditional on ``attribute_not_exists(t) OR t < :t``, so an older
+event never overwrites a newer one and a duplicate (same ``t``) has no second effect. A removal leaves a
+tombstone (state ``absent``/``vacated``, deleted by TTL a day later, far beyond Pusher's five minutes of
+retries and the 300 s freshness window of webhooks) so that a join delivered after a newer leave is
+refused as well. When two deliveries carry the same ``time_ms`` the removal wins: Pusher delays removals,
+so a join and a leave in the same millisecond describe a connection that did not last.
+
+Listing: items that are "on" (an occupied channel, a present member, a non-zero subscription count)
+carry the keys of the sparse index ``ActiveIndex``: ``gpk`` = ``active#<shard>`` (the channel's CRC32
+modulo ``INDEX_SHARDS``, so the index's write load is spread over several partitions) and ``gsk`` =
+``<channel>#<item>``. ``#`` cannot occur in a channel name, so ``begins_with(gsk, prefix)`` filters by
+channel-name prefix and the key splits unambiguously. Changing ``INDEX_SHARDS`` needs a backfill.
+
+Batches: ``apply`` writes all changes with ``TransactWriteItems`` (up to 100 items per call). When every
+condition holds that is one call. When some fail (duplicates, stale events) DynamoDB cancels the whole
+transaction and reports per item which condition failed; those changes are dropped as stale and the
+rest is written again, so a single stale event never costs the others their write. No change is lost:
+a transaction is all or nothing, and every write is idempotent, so retrying is always safe.
+
+Nothing above this module touches boto3.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..aws import dynamodb
+from ..errors import UpstreamUnavailable
+from ..observability import logger
+from ..settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+
+__all__ = [
+    "INDEX_NAME",
+    "INDEX_SHARDS",
+    "ApplyResult",
+    "Change",
+    "ChannelRecord",
+    "MemberChange",
+    "MemberRecord",
+    "OccupancyChange",
+    "SubscriptionCountChange",
+    "active_channels",
+    "apply",
+    "channel_state",
+    "member_info_put",
+    "remember_member_info",
+]
+
+INDEX_NAME = "ActiveIndex"
+"""The sparse GSI of everything current (template.yaml, PresenceTable)."""
+
+INDEX_SHARDS = 4
+TOMBSTONE_TTL_SECONDS = 24 * 3600
+"""How long removals (and subscription counts) are kept: far longer than any webhook can be late."""
+INFO_TTL_SECONDS = 24 * 3600
+"""How long the user info signed by /pusher/auth is kept (each new authorization refreshes it)."""
+
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
+_MAX_CONFLICT_RETRIES = 3
+_CONFLICT_BACKOFF_SECONDS = 0.05
+
+_OCCUPIED, _VACATED, _PRESENT, _ABSENT = "occupied", "vacated", "present", "absent"
+_STALE = "ConditionalCheckFailed"  # the cancellation reason of an item whose stored t is newer
+
+
+# --------------------------------------------------------------------------------------------- changes
+
+
+@dataclass(frozen=True, slots=True)
+class OccupancyChange:
+    """The channel became occupied (``occupied=True``) or vacated at ``t`` (ms)."""
+
+    channel: str
+    occupied: bool
+    t: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChange:
+    """``user_id`` joined (``present=True``) or left a presence channel at ``t`` (ms).
+
+    ``keep_joined_at``: a reconciliation that only re-confirms a member keeps its known join time.
+    """
+
+    channel: str
+    user_id: str
+    present: bool
+    t: int
+    keep_joined_at: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionCountChange:
+    """Pusher counted ``count`` subscriptions on the channel at ``t`` (ms)."""
+
+    channel: str
+    count: int
+    t: int
+
+
+Change = OccupancyChange | MemberChange | SubscriptionCountChange
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What ``apply`` did: the changes written, those refused as stale or duplicate, DynamoDB calls made."""
+
+    applied: tuple[Change, ...]
+    stale: tuple[Change, ...]
+    calls: int
+
+
+# ----------------------------------------------------------------------------------------------- reads
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    """A stored member: ``present`` or a tombstone; ``t`` is the time of its last change (ms)."""
+
+    user_id: str
+    present: bool
+    t: int
+    joined_at: int | None = None
+    user_info: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ChannelRecord:
+    """Everything stored about one channel.
+
+    ``occupied`` is ``None`` when nothing is known about its occupancy. ``since`` is when the current
+    occupancy began, ``changed_at`` the time of the last occupancy change (all in ms).
+    """
+
+    name: str
+    occupied: bool | None = None
+    since: int | None = None
+    changed_at: int | None = None
+    subscription_count: int | None = None
+    subscriptions_at: int | None = None
+    members: tuple[MemberRecord, ...] = field(default_factory=tuple)
+
+
+# ------------------------------------------------------------------------------------------------ keys
+
+
+def _pk(channel: str) -> str:
+    return f"channel#{channel}"
+
+
+def _sk(change: Change) -> str:
+    if isinstance(change, OccupancyChange):
+        return "occupancy"
+    if isinstance(change, SubscriptionCountChange):
+        return "subscriptions"
+    return f"member#{change.user_id}"
+
+
+def _shard(channel: str) -> str:
+    return f"active#{zlib.crc32(channel.encode()) % INDEX_SHARDS}"
+
+
+def _gsk(channel: str, sk: str) -> str:
+    return f"{channel}#{sk}"
+
+
+def _s(value: str) -> AttributeValueTypeDef:
+    return {"S": value}
+
+
+def _n(value: int) -> AttributeValueTypeDef:
+    return {"N": str(value)}
+
+
+# ---------------------------------------------------------------------------------------------- writes
+
+_NEWER = "attribute_not_exists(#t) OR #t < :t"
+# Removals also win a tie against an "on" state written at the very same time_ms.
+_NEWER_OR_TIE_OFF = _NEWER + " OR (#t = :t AND #state = :on)"
+
+
+def _update(change: Change, table: str) -> TransactWriteItemTypeDef:
+    """The conditional ``Update`` of a transaction that records ``change``."""
+    channel, t = change.channel, change.t
+    sk = _sk(change)
+    names: dict[str, str] = {"#t": "t", "#channel": "channel"}
+    values: dict[str, AttributeValueTypeDef] = {":t": _n(t), ":channel": _s(channel)}
+    sets = ["#channel = :channel", "#t = :t"]
+    removes: list[str] = []
+    condition = _NEWER
+    on = False
+    if isinstance(change, OccupancyChange):
+        on = change.occupied
+        names["#state"] = "state"
+        sets.append("#state = :state")
+        values[":state"] = _s(_OCCUPIED if on else _VACATED)
+        names["#since"] = "since"
+        if on:
+            sets.append("#since = :t")
+        else:
+            removes.append("#since")
+            condition = _NEWER_OR_TIE_OFF
+            values[":on"] = _s(_OCCUPIED)
+    elif isinstance(change, MemberChange):
+        on = change.present
+        names.update({"#state": "state", "#user": "user_id", "#joined": "joined_at"})
+        sets += ["#state = :state", "#user = :user"]
+        values[":state"] = _s(_PRESENT if on else _ABSENT)
+        values[":user"] = _s(change.user_id)
+        if on:
+            sets.append("#joined = if_not_exists(#joined, :t)" if change.keep_joined_at else "#joined = :t")
+        else:
+            removes.append("#joined")
+            condition = _NEWER_OR_TIE_OFF
+            values[":on"] = _s(_PRESENT)
+    else:
+        on = change.count > 0
+        names["#count"] = "subscription_count"
+        sets.append("#count = :count")
+        values[":count"] = _n(change.count)
+
+    names.update({"#gpk": "gpk", "#gsk": "gsk", "#exp": "expires_at"})
+    if on:
+        sets += ["#gpk = :gpk", "#gsk = :gsk"]
+        values[":gpk"] = _s(_shard(channel))
+        values[":gsk"] = _s(_gsk(channel, sk))
+    else:
+        removes += ["#gpk", "#gsk"]
+    if on and not isinstance(change, SubscriptionCountChange):
+        removes.append("#exp")
+    else:
+        sets.append("#exp = :exp")
+        values[":exp"] = _n(t // 1000 + TOMBSTONE_TTL_SECONDS)
+
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": _s(_pk(channel)), "sk": _s(sk)},
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def apply(changes: Sequence[Change], *, sleep: Callable[[float], None] = time.sleep) -> ApplyResult:
+    """Write ``changes`` (at most one per item), each only if it is newer than what is stored.
+
+    Raises ``ValueError`` when two changes address the same item (collapse them first), and
+    ``UpstreamUnavailable`` when DynamoDB fails or keeps reporting transaction conflicts (the caller
+    answers 503 and Pusher retries the delivery; every write is idempotent).
+    """
+    keys = [(change.channel, _sk(change)) for change in changes]
+    if len(set(keys)) != len(keys):
+        raise ValueError("apply() needs at most one change per item: collapse the delivery first")
+    table = get_settings().presence_table
+    applied: list[Change] = []
+    stale: list[Change] = []
+    calls = 0
+    for start in range(0, len(changes), MAX_TRANSACTION_ITEMS):
+        chunk = list(changes[start : start + MAX_TRANSACTION_ITEMS])
+        done, refused, made = _transact(chunk, table, sleep)
+        applied += done
+        stale += refused
+        calls += made
+    return ApplyResult(applied=tuple(applied), stale=tuple(stale), calls=calls)
+
+
+def _transact(
+    changes: list[Change], table: str, sleep: Callable[[float], None]
+) -> tuple[list[Change], list[Change], int]:
+    pending = changes
+    stale: list[Change] = []
+    calls = conflicts = 0
+    while pending:
+        calls += 1
+        try:
+            with _guarded(passthrough="TransactionCanceledException"):
+                dynamodb().transact_write_items(TransactItems=[_update(c, table) for c in pending])
+        except ClientError as exc:
+            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+            if len(reasons) != len(pending):
+                logger.error("presence transaction cancelled without reasons", extra={"reasons": reasons})
+                raise _unavailable() from exc
+            outcome = list(zip(pending, reasons, strict=True))
+            stale += [c for c, code in outcome if code == _STALE]
+            pending = [c for c, code in outcome if code != _STALE]
+            retry_codes = sorted({code for code in reasons if code not in ("None", _STALE)})
+            if retry_codes:
+                # Another writer holds one of the items (TransactionConflict) or DynamoDB throttled us.
+                conflicts += 1
+                if conflicts > _MAX_CONFLICT_RETRIES:
+                    logger.error("presence transaction kept conflicting", extra={"reasons": retry_codes})
+                    raise _unavailable() from exc
+                sleep(_CONFLICT_BACKOFF_SECONDS * 2 ** (conflicts - 1))
+            continue
+        return pending, stale, calls
+    return [], stale, calls
+
+
+def _unavailable() -> UpstreamUnavailable:
+    return UpstreamUnavailable("The presence store is unavailable.", code="store_unavailable")
+
+
+@contextmanager
+def _guarded(passthrough: str | None = None) -> Iterator[None]:
+    """DynamoDB failures become ``UpstreamUnavailable`` (logged by error code, never the request);
+    a ``ClientError`` whose code is ``passthrough`` is left to the caller."""
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {}).get("Code")
+        if error == passthrough:
+            raise
+        logger.error("presence store failed", extra={"error_code": error})
+        raise _unavailable() from exc
+    except BotoCoreError as exc:
+        logger.error("presence store unreachable", extra={"error_type": type(exc).__name__})
+        raise _unavailable() from exc
+
+
+def member_info_put(
+    channel: str, user_id: str, user_info: Mapping[str, Any], *, now: Callable[[], float] = time.time
+) -> TransactWriteItemTypeDef:
+    """The write that remembers the ``user_info`` signed into a presence subscription, for the members
+    read API, as a ``TransactWriteItems`` entry: /pusher/auth sends it in the same call as its limits
+    update (the webhook only ever carries the user id). Kept for ``INFO_TTL_SECONDS`` after the last
+    authorization."""
+    at = int(now())
+    item: dict[str, AttributeValueTypeDef] = {
+        "pk": _s(_pk(channel)),
+        "sk": _s(f"info#{user_id}"),
+        "channel": _s(channel),
+        "user_id": _s(user_id),
+        "user_info": _s(json.dumps(dict(user_info), separators=(",", ":"), ensure_ascii=False)),
+        "updated_at": _n(at * 1000),
+        "expires_at": _n(at + INFO_TTL_SECONDS),
+    }
+    return {"Put": {"TableName": get_settings().presence_table, "Item": item}}
+
+
+def remember_member_info(
+    channel: str, user_id: str, user_info: Mapping[str, Any], *, now: Callable[[], float] = time.time
+) -> None:
+    """``member_info_put`` as one ``PutItem``. Raises ``UpstreamUnavailable`` when DynamoDB fails."""
+    put = member_info_put(channel, user_id, user_info, now=now)["Put"]
+    with _guarded():
+        dynamodb().put_item(TableName=put["TableName"], Item=put["Item"])
+
+
+# ----------------------------------------------------------------------------------------------- reads
+
+
+def channel_state(channel: str, *, now: Callable[[], float] = time.time) -> ChannelRecord:
+    """Everything stored about ``channel`` (one strongly consistent ``Query``, paginated if large):
+    occupancy, subscription count, members (present and tombstones) with the user info remembered
+    for them. Expired items (moto never deletes them; DynamoDB takes up to two days) are ignored.
+
+    Raises ``UpstreamUnavailable`` when DynamoDB fails.
+    """
+    items = _query(
+        {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": _s(_pk(channel))},
+            "ConsistentRead": True,
+        }
+    )
+    records = _group(items, int(now()))
+    return records.get(channel, ChannelRecord(name=channel))
+
+
+def active_channels(prefix: str | None = None) -> list[ChannelRecord]:
+    """What is current in every channel whose name starts with ``prefix``: occupied channels, present
+    members (without user info) and non-zero subscription counts, from the sparse index (one ``Query``
+    per shard). A channel with present members but no occupancy item has ``occupied=None``.
+
+    Raises ``UpstreamUnavailable`` when DynamoDB fails.
+    """
+    items: list[dict[str, Any]] = []
+    for shard in range(INDEX_SHARDS):
+        values: dict[str, AttributeValueTypeDef] = {":g": _s(f"active#{shard}")}
+        condition = "gpk = :g"
+        if prefix:
+            condition += " AND begins_with(gsk, :prefix)"
+            values[":prefix"] = _s(prefix)
+        query = {"IndexName": INDEX_NAME, "KeyConditionExpression": condition}
+        items += _query({**query, "ExpressionAttributeValues": values})
+    records = _group(items, int(time.time()))
+    return sorted(records.values(), key=lambda r: r.name)
+
+
+def _query(params: dict[str, Any]) -> list[dict[str, Any]]:
+    with _guarded():
+        return list(_pages(params))
+
+
+def _pages(params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    table = get_settings().presence_table
+    request: dict[str, Any] = {"TableName": table, **params}
+    while True:
+        page = dynamodb().query(**request)
+        yield from page.get("Items", [])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return
+        request["ExclusiveStartKey"] = start
+
+
+def _num(item: Mapping[str, Any], name: str) -> int | None:
+    value = item.get(name)
+    return int(value["N"]) if value and "N" in value else None
+
+
+def _str(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return str(value["S"]) if value and "S" in value else None
+
+
+def _group(items: list[dict[str, Any]], now_seconds: int) -> dict[str, ChannelRecord]:
+    """Channel records from the raw items of one or more channels."""
+    fields: dict[str, dict[str, Any]] = {}
+    members: dict[str, dict[str, MemberRecord]] = {}
+    infos: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in items:
+        channel, sk = _str(item, "channel"), _str(item, "sk") or ""
+        if channel is None:
+            continue
+        expires = _num(item, "expires_at")
+        expired = expires is not None and expires < now_seconds
+        rec = fields.setdefault(channel, {})
+        members.setdefault(channel, {})
+        if sk == "occupancy" and not expired:
+            rec["occupied"] = _str(item, "state") == _OCCUPIED
+            rec["since"] = _num(item, "since")
+            rec["changed_at"] = _num(item, "t")
+        elif sk == "subscriptions" and not expired:
+            rec["subscription_count"] = _num(item, "subscription_count")
+            rec["subscriptions_at"] = _num(item, "t")
+        elif sk.startswith("member#") and not expired:
+            user_id = _str(item, "user_id") or sk.removeprefix("member#")
+            members[channel][user_id] = MemberRecord(
+                user_id=user_id,
+                present=_str(item, "state") == _PRESENT,
+                t=_num(item, "t") or 0,
+                joined_at=_num(item, "joined_at"),
+            )
+        elif sk.startswith("info#") and not expired:
+            raw = _str(item, "user_info")
+            if raw is not None:
+                infos[(channel, _str(item, "user_id") or sk.removeprefix("info#"))] = json.loads(raw)
+    out: dict[str, ChannelRecord] = {}
+    for channel, rec in fields.items():
+        listed = tuple(
+            MemberRecord(m.user_id, m.present, m.t, m.joined_at, infos.get((channel, m.user_id)))
+            for m in sorted(members[channel].values(), key=lambda m: m.user_id)
+        )
+        out[channel] = ChannelRecord(name=channel, members=listed, **rec)
+    return out
