@@ -1,0 +1,19 @@
+"""Every minute (EventBridge schedule): send the due ``maintenance_alert`` events, each exactly once.
+
+A run that could not send an alert raises, so the invocation fails: the alert is retried by the next
+run, and the failed invocation goes to the dead-letter queue once the retries are exhausted.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from toolboxai_realtime import maintenance
+from toolboxai_realtime.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path="id")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return maintenance.send_due_alerts().model_dump()

@@ -1,0 +1,250 @@
+"""Maintenance alerts, pure logic: when each alert is due, what a run does, what the alert carries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from toolboxai_realtime import catalog
+from toolboxai_realtime.maintenance import (
+    CANCELLATION_KEY,
+    LEASE_SECONDS,
+    START_ALERT_GRACE_SECONDS,
+    MaintenanceWindowRequest,
+    Step,
+    alert_data,
+    cancellation_data,
+    plan,
+    view,
+)
+from toolboxai_realtime.stores.maintenance import AlertRecord, WindowRecord
+
+START = 1_800_000_000  # 2027-01-15T08:00:00Z
+END = START + 7200
+MIN = 60
+
+
+def window(**overrides) -> WindowRecord:
+    fields = {
+        "window_id": "mw_" + "0" * 32,
+        "starts_at": START,
+        "ends_at": END,
+        "title": "Database upgrade",
+        "message": "ToolBoxAI is read-only for two hours.",
+        "lead_minutes": (1440, 60, 15, 0),
+        "created_at": START - 3 * 86400,
+        "created_by": "ops",
+        "expires_at": END + 30 * 86400,
+        "action_url": "/status",
+    }
+    fields.update(overrides)
+    return WindowRecord(**fields)
+
+
+def sent(at: int) -> AlertRecord:
+    return AlertRecord(state="sent", at=at, sent_at=at, publish_id="p")
+
+
+# ------------------------------------------------------------------------------------------- plan
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (START - 1440 * MIN - 1, []),
+        (START - 1440 * MIN, [Step("send", "1440m")]),
+        (START - 60 * MIN, [Step("send", "60m"), Step("supersede", "1440m", "superseded_by_60m")]),
+        (
+            START - 1,
+            [
+                Step("send", "15m"),
+                Step("supersede", "1440m", "superseded_by_15m"),
+                Step("supersede", "60m", "superseded_by_15m"),
+            ],
+        ),
+    ],
+)
+def test_the_latest_due_alert_is_sent_and_earlier_unsent_ones_are_superseded(now, expected):
+    assert plan(window(), now) == expected
+
+
+def test_alerts_that_went_out_or_were_settled_are_left_alone():
+    w = window(
+        alerts={
+            "1440m": sent(START - 1440 * MIN),
+            "60m": AlertRecord(state="superseded", at=START - 30 * MIN, reason="superseded_by_15m"),
+            "15m": sent(START - 15 * MIN),
+        }
+    )
+    assert plan(w, START - 5 * MIN) == []
+    assert plan(w, START) == [Step("send", "0m")]
+
+
+def test_lead_alerts_whose_moment_passed_are_skipped_once_the_window_started():
+    assert plan(window(), START + 3 * MIN) == [
+        Step("send", "0m"),
+        Step("skip", "1440m", "window_started"),
+        Step("skip", "60m", "window_started"),
+        Step("skip", "15m", "window_started"),
+    ]
+
+
+def test_the_start_alert_is_due_at_the_start_and_until_its_grace_ends():
+    w = window(alerts={k: sent(0) for k in ("1440m", "60m", "15m")})
+    assert plan(w, START - 1) == []
+    assert plan(w, START) == [Step("send", "0m")]
+    assert plan(w, START + START_ALERT_GRACE_SECONDS - 1) == [Step("send", "0m")]
+    assert plan(w, START + START_ALERT_GRACE_SECONDS) == [Step("skip", "0m", "start_grace_passed")]
+
+
+def test_the_start_alert_grace_never_outlasts_a_short_window():
+    w = window(ends_at=START + 5 * MIN, lead_minutes=(0,))
+    assert plan(w, START + 4 * MIN) == [Step("send", "0m")]
+    assert plan(w, START + 5 * MIN) == [Step("skip", "0m", "start_grace_passed")]
+
+
+def test_an_alert_in_flight_is_not_touched_until_its_lease_runs_out():
+    claimed = AlertRecord(
+        state="sending", at=START - 15 * MIN, token="t", lease_until=START - 15 * MIN + LEASE_SECONDS
+    )
+    w = window(alerts={"1440m": sent(0), "60m": sent(0), "15m": claimed})
+    assert plan(w, START - 14 * MIN) == []
+    assert plan(w, START - 15 * MIN + LEASE_SECONDS + 1) == [Step("send", "15m")]
+
+
+def test_an_alert_in_flight_still_supersedes_earlier_unsent_ones():
+    claimed = AlertRecord(state="sending", at=START - 60 * MIN, token="t", lease_until=START - 58 * MIN)
+    w = window(alerts={"60m": claimed})
+    assert plan(w, START - 59 * MIN) == [Step("supersede", "1440m", "superseded_by_60m")]
+
+
+def test_a_failed_alert_is_sent_again():
+    failed = AlertRecord(state="failed", at=START - 60 * MIN, error="pusher_unreachable")
+    w = window(alerts={"1440m": sent(0), "60m": failed})
+    assert plan(w, START - 59 * MIN) == [Step("send", "60m")]
+
+
+def test_custom_lead_times_are_honoured():
+    w = window(lead_minutes=(120, 5))
+    assert plan(w, START - 121 * MIN) == []
+    assert plan(w, START - 120 * MIN) == [Step("send", "120m")]
+    assert plan(
+        w,
+        START - 5 * MIN,
+    ) == [Step("send", "5m"), Step("supersede", "120m", "superseded_by_5m")]
+    assert plan(w, START) == [Step("skip", "120m", "window_started"), Step("skip", "5m", "window_started")]
+
+
+# ---------------------------------------------------------------------------------- cancellation
+
+
+def test_a_cancelled_window_without_alerts_sent_needs_no_notice():
+    w = window(status="cancelled", alerts={"1440m": AlertRecord(state="failed", at=0, error="x")})
+    assert plan(w, START - 30 * MIN) == []
+    assert view(w, START - 30 * MIN).cancellation_alert.state == "not_needed"
+
+
+def test_a_cancelled_window_whose_alert_went_out_needs_the_notice_until_it_is_sent():
+    w = window(status="cancelled", alerts={"1440m": sent(START - 1440 * MIN)})
+    assert plan(w, START - 30 * MIN) == [Step("send", CANCELLATION_KEY)]
+    done = window(status="cancelled", alerts={"1440m": sent(0), CANCELLATION_KEY: sent(START - 29 * MIN)})
+    assert plan(done, START - 28 * MIN) == []
+
+
+def test_a_cancelled_window_with_an_alert_in_flight_waits_for_it():
+    claimed = AlertRecord(state="sending", at=START - 60 * MIN, token="t", lease_until=START - 58 * MIN)
+    w = window(status="cancelled", alerts={"60m": claimed})
+    assert plan(w, START - 59 * MIN) == []
+    assert view(w, START - 59 * MIN).cancellation_alert.state == "pending"
+    # Its claimant died: the alert may have gone out, so the notice goes out.
+    assert plan(w, START - 57 * MIN) == [Step("send", CANCELLATION_KEY)]
+
+
+def test_a_cancelled_window_sends_no_regular_alert():
+    w = window(status="cancelled")
+    assert plan(w, START) == []
+    assert [a.state for a in view(w, START).alerts] == ["cancelled"] * 4
+
+
+# ------------------------------------------------------------------------------------------ data
+
+
+def test_alert_data_is_the_catalogs_maintenance_alert_with_a_stable_alert_id():
+    data = alert_data(window(), 15, START - 15 * MIN)
+    assert catalog.validate_event("dashboard-updates", "maintenance_alert", data) == data
+    assert data["type"] == "warning"
+    assert data["title"] == "Database upgrade"
+    assert data["message"] == "ToolBoxAI is read-only for two hours."
+    assert data["timestamp"] == "2027-01-15T07:45:00Z"
+    assert data["expires_at"] == "2027-01-15T10:00:00Z"
+    assert data["action_url"] == "/status"
+    assert data["alert_id"] == "mw_" + "0" * 32 + ":15m"
+    assert data["minutes_before_start"] == 15
+
+
+def test_alert_data_without_action_url_leaves_it_out():
+    assert "action_url" not in alert_data(window(action_url=None), 0, START)
+
+
+def test_cancellation_data_is_an_info_maintenance_alert():
+    data = cancellation_data(window(), START - 60 * MIN)
+    assert catalog.validate_event("dashboard-updates", "maintenance_alert", data) == data
+    assert data["type"] == "info"
+    assert data["title"] == "Cancelled: Database upgrade"
+    assert data["cancelled"] is True
+    assert data["alert_id"].endswith(":cancelled")
+
+
+# ------------------------------------------------------------------------------------ the request
+
+
+def request(**overrides):
+    body = {
+        "starts_at": "2027-01-15T08:00:00Z",
+        "ends_at": "2027-01-15T10:00:00+00:00",
+        "title": "Database upgrade",
+        "message": "Read-only for two hours.",
+    }
+    body.update(overrides)
+    return MaintenanceWindowRequest.model_validate(body)
+
+
+def test_request_defaults_to_a_day_an_hour_a_quarter_and_the_start():
+    req = request()
+    assert req.lead_minutes == [1440, 60, 15, 0]
+    assert req.starts_at == datetime(2027, 1, 15, 8, tzinfo=UTC)
+    assert req.action_url is None
+
+
+def test_request_lead_times_are_sorted_latest_last():
+    assert request(lead_minutes=[0, 30, 120]).lead_minutes == [120, 30, 0]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error_type"),
+    [
+        ({"ends_at": "2027-01-15T08:00:00Z"}, "ends_before_start"),
+        ({"ends_at": "2027-01-15T07:00:00Z"}, "ends_before_start"),
+        ({"ends_at": "2027-01-22T08:00:01Z"}, "window_too_long"),
+        ({"starts_at": "2027-01-15T08:00:00"}, "datetime_format"),
+        ({"starts_at": 1800000000}, "datetime_format"),
+        ({"title": ""}, "string_too_short"),
+        ({"title": "x" * 181}, "string_too_long"),
+        ({"title": "   "}, "string_pattern_mismatch"),
+        ({"message": "x" * 2001}, "string_too_long"),
+        ({"action_url": "javascript:alert(1)"}, "string_pattern_mismatch"),
+        ({"lead_minutes": [60, 60]}, "unique_items"),
+        ({"lead_minutes": [-1]}, "greater_than_equal"),
+        ({"lead_minutes": [7 * 1440 + 1]}, "less_than_equal"),
+        ({"lead_minutes": ["15"]}, "int_type"),
+        ({"lead_minutes": []}, "too_short"),
+        ({"lead_minutes": list(range(9))}, "too_long"),
+        ({"channel": "private-user-1"}, "extra_forbidden"),
+    ],
+)
+def test_request_refuses_bad_windows(overrides, error_type):
+    with pytest.raises(ValidationError) as info:
+        request(**overrides)
+    assert error_type in {err["type"] for err in info.value.errors()}
