@@ -1,12 +1,16 @@
 """Fan-out of ``content-generation`` events to legacy WebSocket clients (API Gateway Management API).
 
-Called after the Pusher publish has succeeded, so a failure here never fails or delays it: errors are
-logged and counted, never raised. Posts go out in parallel with bounded concurrency; connections that
-are gone (``GoneException``, HTTP 410) are deleted.
+Two halves. The publisher, after Pusher accepted an event, calls ``hand_off``: one asynchronous Lambda
+invoke of the fan-out function (``LEGACY_FANOUT_FUNCTION``), so the publishing request neither waits for
+nor fails with the fan-out, and keeps its one-DynamoDB-call budget. The fan-out function then calls
+``fan_out``: it reads the recorded connections, posts the frame to each in parallel with bounded
+concurrency, and deletes connections that are gone (``GoneException``, HTTP 410). Errors in either
+half are logged and counted, never raised.
 """
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +28,7 @@ from .stores import connections
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+    from mypy_boto3_lambda import LambdaClient
 
 MAX_WORKERS = 32
 LEGACY_CHANNEL = "content-generation"
@@ -34,6 +39,31 @@ class FanOutResult:
     sent: int = 0
     gone: int = 0
     failed: int = 0
+
+
+@lru_cache(maxsize=1)
+def _lambda() -> LambdaClient:
+    config = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"})
+    return boto3.client("lambda", config=config)
+
+
+def hand_off(channels: list[str], event_name: str, data_json: str) -> bool:
+    """Queue a published event for the legacy fan-out function (asynchronous invoke); never raises.
+
+    Returns True when the event was handed off, False when it is not for legacy clients, the fan-out
+    is not configured, or the invoke failed (logged and counted).
+    """
+    function = get_settings().legacy_fanout_function
+    if LEGACY_CHANNEL not in channels or not function:
+        return False
+    payload = f'{{"channels":{json.dumps(channels)},"event":{json.dumps(event_name)},"data":{data_json}}}'
+    try:
+        _lambda().invoke(FunctionName=function, InvocationType="Event", Payload=payload.encode())
+    except (ClientError, BotoCoreError) as exc:
+        logger.error("legacy fan-out hand-off failed", extra={"error_type": type(exc).__name__})
+        count("LegacyFanOutFailures")
+        return False
+    return True
 
 
 @lru_cache(maxsize=4)
@@ -51,10 +81,13 @@ def _post(client: ApiGatewayManagementApiClient, connection_id: str, payload: by
     try:
         client.post_to_connection(ConnectionId=connection_id, Data=payload)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "GoneException":
+        error_code = exc.response.get("Error", {}).get("Code")
+        if error_code == "GoneException":
             return "gone"
+        logger.warning("post to connection failed", extra={"error_code": error_code})
         return "failed"
-    except BotoCoreError:
+    except BotoCoreError as exc:
+        logger.warning("post to connection failed", extra={"error_type": type(exc).__name__})
         return "failed"
     return "sent"
 
