@@ -8,7 +8,7 @@ PY          := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help dev test lint format typecheck unit integration infra e2e token bench schema build validate deps tools clean
+.PHONY: help dev test lint format typecheck unit integration infra e2e token reconcile canary bench schema openapi browser build validate deps tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -36,7 +36,7 @@ tools: $(TOOLS_VENV)/.installed ## install SAM CLI and cfn-lint (separate enviro
 dev: deps ## run the whole local stack on http://127.0.0.1:8008 until Ctrl-C
 	$(PY) -m local_stack
 
-test: deps tools lint ## install what is missing, lint, then run the whole suite (e2e included)
+test: deps tools browser lint ## install what is missing, lint, then run the whole suite (e2e included)
 	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: deps ## ruff (lint + format check) and mypy
@@ -57,17 +57,36 @@ integration: deps ## handlers in-process under moto
 infra: deps tools ## template lint, assertions and sam build
 	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(PY) -m pytest tests/infrastructure $(PYTEST_ARGS)
 
-e2e: deps ## the real local stack with soketi and pusher-js
+e2e: deps browser ## the real local stack with soketi, pusher-js and the console in Chromium
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
-token: deps ## print a dev JWT, e.g. make token ARGS="--sub 12345 --role teacher --class 101"
+token: $(VENV)/.installed ## print a dev JWT, e.g. make token ARGS="--sub 12345 --role teacher --class 101"
 	@PYTHONPATH=layers/shared $(PY) -m local_stack.token $(ARGS)
+
+reconcile: deps ## reconcile presence with soketi once, against the running `make dev` stack
+	$(PY) -m local_stack.invoke ReconcileFunction events/reconcile_scheduled.json
+
+canary: deps ## run the delivery canary against the running `make dev` stack, e.g. make canary ARGS="--runs 20"
+	$(PY) -m local_stack.canary $(ARGS)
 
 bench: deps ## run the benchmarks in bench/ and print their figures
 	PYTHONPATH=layers/shared:. $(PY) -m bench $(ARGS)
 
 schema: deps ## regenerate schema/catalog.schema.json from the event catalog
 	PYTHONPATH=layers/shared $(PY) -m scripts.export_catalog_schema
+
+openapi: deps ## regenerate openapi.json from the resolvers (served locally at /openapi.json and /docs)
+	PYTHONPATH=layers/shared $(PY) -m scripts.export_openapi
+
+# The console's browser test drives Chromium (Debian's package; CI installs it in .ci/run).
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser)
+export CHROMIUM
+
+browser: ## check that Chromium is installed for the browser test (set CHROMIUM=... for another one)
+	@[ -n "$(CHROMIUM)" ] && [ -x "$(CHROMIUM)" ] || { \
+	  echo "Chromium is needed by the console's browser test (tests/e2e/test_console_e2e.py):"; \
+	  echo "  Debian/Ubuntu: sudo apt-get install -y chromium    or: make test CHROMIUM=/path/to/chrome"; \
+	  exit 1; }
 
 build: tools ## sam build
 	$(TOOLS_VENV)/bin/sam build

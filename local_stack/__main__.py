@@ -105,6 +105,7 @@ def main() -> int:
         _say(f"HTTP API        {base}  ({len(gateway.routes)} routes from template.yaml)")
         _say(f"Pusher (soketi) ws://{env['PUSHER_HOST']}:{env['PUSHER_PORT']}  app {env['PUSHER_APP_ID']}")
         _say(f"DynamoDB (moto) http://127.0.0.1:{dynamo_port}  tables: {', '.join(tables)}")
+        _say(f"debug console   {base}/console  (API docs: {base}/docs)")
         _say(f"logs of moto and soketi: {LOGS}")
         scheduler = Scheduler(template.schedules(), gateway.invoke)
         for name, period in scheduler.schedules:

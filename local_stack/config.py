@@ -52,5 +52,8 @@ def apply_defaults(env: MutableMapping[str, str] | None = None) -> MutableMappin
         target.setdefault(key, value)
     target.setdefault("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{target['DYNAMODB_PORT']}")
     # The legacy WebSocket's Management API is served by the local gateway itself.
-    target.setdefault("LEGACY_WS_ENDPOINT", f"http://{target['REALTIME_HOST']}:{target['REALTIME_PORT']}/_ws")
+    base = f"http://{target['REALTIME_HOST']}:{target['REALTIME_PORT']}"
+    target.setdefault("LEGACY_WS_ENDPOINT", f"{base}/_ws")
+    # Asynchronous Lambda invokes (the publisher's hand-off to the legacy fan-out) go to the gateway.
+    target.setdefault("AWS_ENDPOINT_URL_LAMBDA", f"{base}/_lambda")
     return target

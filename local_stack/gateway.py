@@ -39,6 +39,7 @@ log = logging.getLogger("local_stack")
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
 WS_PATH = "/ws/content"  # where the template's WebSocket API is served locally
 MANAGEMENT_PATH = "/_ws"  # its Management API (LEGACY_WS_ENDPOINT points here locally)
+LAMBDA_PATH = "/_lambda"  # Lambda's Invoke API for async hand-offs (AWS_ENDPOINT_URL_LAMBDA locally)
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
 
@@ -315,7 +316,8 @@ class LocalGateway:
 
     async def websocket(self, ws: WebSocket) -> None:
         """One client of the WebSocket API: $connect, a $default per message, $disconnect."""
-        connection_id = request_id()
+        # API Gateway's connection ids are URL-safe (they go into the Management API's path).
+        connection_id = base64.urlsafe_b64encode(secrets.token_bytes(10)).decode()
         source_ip = ws.client.host if ws.client else "127.0.0.1"
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in ws.scope["headers"]}
         connect = build_ws_event(
@@ -387,6 +389,38 @@ class LocalGateway:
             await ws.close(code=1000)
         return Response(status_code=200)
 
+    # ------------------------------------------------------------------ Lambda Invoke API (async hand-offs)
+
+    async def lambda_invoke(self, request: Request) -> Response:
+        """Lambda's Invoke API for the template's functions: ``Event`` runs in the background (202),
+        ``RequestResponse`` answers with the function's result."""
+        name = unquote(request.path_params["function_name"]).rsplit(":", 1)[-1]
+        if name not in self.functions:
+            return JSONResponse(
+                {"Type": "User", "message": f"Function not found: {name}"},
+                status_code=404,
+                headers={"x-amzn-ErrorType": "ResourceNotFoundException"},
+            )
+        try:
+            event = json.loads(await request.body() or b"{}")
+        except json.JSONDecodeError:
+            return JSONResponse(
+                {"message": "Could not parse request body into json"},
+                status_code=400,
+                headers={"x-amzn-ErrorType": "InvalidRequestContentException"},
+            )
+        if request.headers.get("x-amz-invocation-type", "RequestResponse") == "Event":
+            threading.Thread(target=self._invoke_quietly, args=(name, event), daemon=True).start()
+            return Response(status_code=202)
+        result = await anyio.to_thread.run_sync(self.invoke, name, event)
+        return JSONResponse(result, status_code=200)
+
+    def _invoke_quietly(self, name: str, event: dict[str, Any]) -> None:
+        try:
+            self.invoke(name, event)
+        except Exception:  # an asynchronous invocation's error is only logged, as in Lambda
+            log.exception("asynchronous invocation of %s failed", name)
+
     def asgi(self) -> Starlette:
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
         routes: list[Any] = []
@@ -394,11 +428,23 @@ class LocalGateway:
             routes += [
                 WebSocketRoute(WS_PATH, self.websocket),
                 StarletteRoute(
-                    f"{MANAGEMENT_PATH}/@connections/{{connection_id}}",
+                    f"{MANAGEMENT_PATH}/@connections/{{connection_id:path}}",
                     self.management,
                     methods=["POST", "GET", "DELETE"],
                 ),
             ]
+        routes.append(
+            StarletteRoute(
+                f"{LAMBDA_PATH}/2015-03-31/functions/{{function_name}}/invocations",
+                self.lambda_invoke,
+                methods=["POST"],
+            )
+        )
+        # Local-only pages (debug console, API docs, dev tokens): never in template.yaml. Imported here,
+        # once __init__ has put the layer on the path (the console mints tokens with it).
+        from .console import routes as console_routes
+
+        routes += console_routes()
         routes += [
             WebSocketRoute("/{path:path}", self.unknown_websocket),
             StarletteRoute("/{path:path}", self.http, methods=methods),

@@ -155,15 +155,19 @@ class Template:
         }
 
     def environment(self, env: Mapping[str, str]) -> dict[str, str]:
-        """The Lambda environment of Globals as it would be deployed locally.
+        """The Lambda environment (Globals and every function's own) as it would be deployed locally.
 
         A variable already set in ``env`` wins (that is how local configuration overrides parameter
         defaults); ``!Ref`` of a table resolves to its local table name (the logical id), ``!Ref`` of a
         parameter to its default. Variables naming a secret are dropped when the secret itself is set.
         """
-        variables = (
+        variables = dict(
             self.doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
         )
+        # In one process every function shares the environment: add each function's own variables.
+        for res in self.resources.values():
+            if res.get("Type") == "AWS::Serverless::Function":
+                variables.update(res.get("Properties", {}).get("Environment", {}).get("Variables", {}))
         defaults = self.parameter_defaults()
         out: dict[str, str] = {}
         for name, value in variables.items():

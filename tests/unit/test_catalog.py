@@ -35,6 +35,7 @@ FAMILIES = {
     "private-encrypted-class",
     "presence-classroom",
     "presence-lesson",
+    "private-canary",
 }
 
 # ------------------------------------------------------------------ examples copied from the seed document
@@ -192,6 +193,7 @@ UNDOCUMENTED: dict[tuple[str, str], dict[str, Any]] = {
         "user_id": "12345",
         "timestamp": TS,
     },
+    ("private-canary", "canary_probe"): {"run_id": "0f3e2d4b6a70", "sent_at": TS},
 }
 for _family in ("private-class",):
     for _event in EVENTS[_family]:

@@ -351,6 +351,16 @@ class AssessmentSubmitted(EventData):
     timestamp: Timestamp = Field(description="When it was submitted.")
 
 
+# private-canary-{run_id}
+
+
+class CanaryProbe(EventData):
+    """canary_probe: the delivery canary's own event, published and received by the canary itself."""
+
+    run_id: ChannelId = Field(description="The canary run (the channel's id).")
+    sent_at: Timestamp = Field(description="When the canary published it.")
+
+
 # ----------------------------------------------------------------------------------------------- table
 
 
@@ -400,6 +410,7 @@ _LESSON = _events(
     collaboration_started=CollaborationStarted,
     assessment_submitted=AssessmentSubmitted,
 )
+_CANARY = _events(canary_probe=CanaryProbe)
 
 EVENTS: Mapping[str, Mapping[str, type[BaseModel]]] = MappingProxyType(
     {
@@ -412,6 +423,7 @@ EVENTS: Mapping[str, Mapping[str, type[BaseModel]]] = MappingProxyType(
         "private-encrypted-class": _CLASS,
         "presence-classroom": _CLASSROOM,
         "presence-lesson": _LESSON,
+        "private-canary": _CANARY,
     }
 )
 """Channel family id -> event name -> model of the event's data (read-only)."""

@@ -37,7 +37,7 @@ from typing import Annotated
 from pydantic import AfterValidator, StringConstraints
 
 from .errors import BadRequest, Forbidden, InvalidChannel
-from .identity import Principal
+from .identity import TRIGGER_SCOPE, Principal
 
 __all__ = [
     "CHANNELS",
@@ -61,6 +61,7 @@ __all__ = [
     "own_user",
     "parse_channel",
     "require_subscribe",
+    "service_or_admin",
     "validate_channel_name",
     "validate_event_name",
     "validate_server_event_name",
@@ -286,6 +287,16 @@ in_lesson_or_admin: Rule = _member_or_admin(
     "lesson_id", attrgetter("lesson_ids"), "lesson", member="lesson_member", denied="not_in_lesson"
 )
 
+
+def service_or_admin(principal: Principal, params: Mapping[str, str]) -> Decision:
+    """Service principals (the ``realtime:trigger`` scope) and admins: the delivery canary's channels."""
+    if principal.is_admin:
+        return Decision(True, "admin", "Administrators may join canary channels.")
+    if principal.has_scope(TRIGGER_SCOPE):
+        return Decision(True, "service_principal", "Service principals may join canary channels.")
+    return Decision(False, "not_a_service", "Only services and administrators may join canary channels.")
+
+
 _UNKNOWN = Decision(False, "unknown_channel", "This channel is not one of the channels this service defines.")
 
 
@@ -357,10 +368,12 @@ CHANNELS: tuple[ChannelFamily, ...] = (
     ChannelFamily("presence-lesson-{lesson_id}",        PRESENCE,  in_lesson_or_admin, client_events=True),
     ChannelFamily("private-encrypted-user-{user_id}",   ENCRYPTED, own_user),
     ChannelFamily("private-encrypted-class-{class_id}", ENCRYPTED, in_class_or_admin),
+    ChannelFamily("private-canary-{run_id}",            PRIVATE,   service_or_admin),
 )
 # fmt: on
 """The policy. Client events are on only where people work together live (the presence channels);
-announcements and personal channels are server-to-client. Pusher offers none on encrypted channels."""
+announcements and personal channels are server-to-client. Pusher offers none on encrypted channels.
+``private-canary-{run_id}`` is the delivery canary's channel, one per run (``toolboxai_realtime.canary``)."""
 
 FAMILIES: Mapping[str, ChannelFamily] = MappingProxyType({family.id: family for family in CHANNELS})
 """Family id -> family (read-only)."""

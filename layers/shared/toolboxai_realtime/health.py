@@ -55,7 +55,13 @@ def _ms(start: float) -> float:
 def _dynamodb() -> None:
     s = get_settings()
     client = dynamodb()
-    for table in (s.rate_limit_table, s.presence_table, s.idempotency_table):
+    for table in (
+        s.rate_limit_table,
+        s.presence_table,
+        s.idempotency_table,
+        s.connections_table,
+        s.maintenance_table,
+    ):
         client.describe_table(TableName=table)
 
 

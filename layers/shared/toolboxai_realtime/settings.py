@@ -71,9 +71,12 @@ class Settings(BaseModel):
     presence_table: str = "PresenceTable"
     idempotency_table: str = "IdempotencyTable"
     connections_table: str = "ConnectionsTable"
+    maintenance_table: str = "MaintenanceTable"
 
     # Legacy WebSocket: the API Gateway Management API endpoint of the /ws/content API (unset: no fan-out)
     legacy_ws_endpoint: OptStr = None
+    # The function that fans content-generation events out to legacy clients (invoked asynchronously)
+    legacy_fanout_function: OptStr = None
 
     # Observability
     realtime_debug: bool = False
