@@ -73,33 +73,32 @@ def plain_moto_server() -> Iterator[str]:
 @contextmanager
 def moto_server() -> Iterator[str]:
     """The local stack's moto server on a free port, with the template's tables; yields its URL and
-    points this process's DynamoDB client at it (AWS_ENDPOINT_URL_DYNAMODB)."""
+    points this process's DynamoDB client at it (AWS_ENDPOINT_URL_DYNAMODB, caches cleared)."""
     import boto3
 
     from local_stack.config import LOCAL_DEFAULTS
     from local_stack.dynamo import create_tables
+    from local_stack.moto_dynamodb import running
     from local_stack.template import load_template
 
     for key, value in LOCAL_DEFAULTS.items():
         os.environ.setdefault(key, value)
     os.environ.update(load_template().environment(os.environ))
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "local_stack.moto_dynamodb", "-p", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    _wait(url, proc)
-    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
-    create_tables(boto3.client("dynamodb", endpoint_url=url))
-    try:
+    with running() as url:
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
+        _clear_layer_caches()
+        create_tables(boto3.client("dynamodb", endpoint_url=url))
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+
+
+def _clear_layer_caches() -> None:
+    """Forget clients and settings built for an earlier endpoint (benchmarks share one process)."""
+    from toolboxai_realtime import aws
+    from toolboxai_realtime.settings import get_settings
+
+    aws.dynamodb.cache_clear()
+    get_settings.cache_clear()
 
 
 @contextmanager

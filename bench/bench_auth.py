@@ -9,19 +9,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+from local_stack.moto_dynamodb import running
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "functions" / "auth" / "app.py"
@@ -66,41 +65,6 @@ def cold_start() -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------------------------ warm
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _moto_server() -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            break
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise
-            time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _configure(endpoint: str) -> None:
@@ -236,7 +200,7 @@ def main() -> None:
     ):
         ratio = "" if name == "boto3" else f"  = {cold[name] / cold['boto3']:.2f}x boto3"
         print(f"  import {label:22s} {cold[name]:7.1f} ms{ratio}")
-    with _moto_server() as endpoint:
+    with running() as endpoint:  # the local stack's moto server
         times, aws_times, per_request = warm(endpoint)
     print(f"warm (handler in-process, DynamoDB on a local moto server, {WARM_CALLS} calls each, ms):")
     columns = ("p50", "p99", "in AWS p50", "own p50", "own p99")

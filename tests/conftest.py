@@ -61,39 +61,12 @@ def aws_tables() -> Iterator[Any]:
 def dynamodb_server() -> Iterator[str]:
     """moto's DynamoDB server as the local stack runs it (requests serialised like DynamoDB's item
     writes), with the template's tables; for tests of atomicity under concurrency."""
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    from local_stack.moto_dynamodb import running
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "local_stack.moto_dynamodb", "-p", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(endpoint, timeout=1).close()
-            break
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.1)
-    region = os.environ["AWS_DEFAULT_REGION"]
-    create_tables(boto3.client("dynamodb", endpoint_url=endpoint, region_name=region))
-    yield endpoint
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running() as endpoint:
+        region = os.environ["AWS_DEFAULT_REGION"]
+        create_tables(boto3.client("dynamodb", endpoint_url=endpoint, region_name=region))
+        yield endpoint
 
 
 @pytest.fixture

@@ -33,6 +33,10 @@ from ..aws import dynamodb
 from ..errors import Conflict, UpstreamUnavailable
 from ..observability import logger
 from ..settings import get_settings
+from ._attributes import get_int as _int
+from ._attributes import get_str as _str
+from ._attributes import n as _n
+from ._attributes import s as _s
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -122,14 +126,6 @@ class WindowRecord:
 # ------------------------------------------------------------------------------------------- encoding
 
 
-def _s(value: str) -> AttributeValueTypeDef:
-    return {"S": value}
-
-
-def _n(value: int) -> AttributeValueTypeDef:
-    return {"N": str(int(value))}
-
-
 def _item(window: WindowRecord) -> dict[str, AttributeValueTypeDef]:
     item: dict[str, AttributeValueTypeDef] = {
         "id": _s(window.window_id),
@@ -161,16 +157,6 @@ def _alert_attrs(record: AlertRecord) -> dict[str, AttributeValueTypeDef]:
         if value is not None:
             attrs[name] = _n(value)
     return attrs
-
-
-def _str(attrs: Mapping[str, Any], name: str) -> str | None:
-    value = attrs.get(name)
-    return str(value["S"]) if value and "S" in value else None
-
-
-def _int(attrs: Mapping[str, Any], name: str) -> int | None:
-    value = attrs.get(name)
-    return int(value["N"]) if value and "N" in value else None
 
 
 _STATES: dict[str | None, AlertState] = {

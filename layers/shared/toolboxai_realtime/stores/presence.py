@@ -50,6 +50,10 @@ from ..aws import dynamodb
 from ..errors import UpstreamUnavailable
 from ..observability import logger
 from ..settings import get_settings
+from ._attributes import get_int as _num
+from ._attributes import get_str as _str
+from ._attributes import n as _n
+from ._attributes import s as _s
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
@@ -187,14 +191,6 @@ def _shard(channel: str) -> str:
 
 def _gsk(channel: str, sk: str) -> str:
     return f"{channel}#{sk}"
-
-
-def _s(value: str) -> AttributeValueTypeDef:
-    return {"S": value}
-
-
-def _n(value: int) -> AttributeValueTypeDef:
-    return {"N": str(value)}
 
 
 # ---------------------------------------------------------------------------------------------- writes
@@ -431,16 +427,6 @@ def _pages(params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if not start:
             return
         request["ExclusiveStartKey"] = start
-
-
-def _num(item: Mapping[str, Any], name: str) -> int | None:
-    value = item.get(name)
-    return int(value["N"]) if value and "N" in value else None
-
-
-def _str(item: Mapping[str, Any], name: str) -> str | None:
-    value = item.get(name)
-    return str(value["S"]) if value and "S" in value else None
 
 
 def _group(items: list[dict[str, Any]], now_seconds: int) -> dict[str, ChannelRecord]:
