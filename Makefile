@@ -82,8 +82,11 @@ openapi: deps ## regenerate openapi.json from the resolvers (served locally at /
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser)
 export CHROMIUM
 
-browser: ## check that Chromium is installed for the browser test (set CHROMIUM=... for another one)
-	@[ -n "$(CHROMIUM)" ] && [ -x "$(CHROMIUM)" ] || { \
+browser: ## make sure Chromium is there for the browser test (installs Debian's as root; CHROMIUM=... for another)
+	@if [ -z "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the console's browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+	@c="$${CHROMIUM:-$$(command -v chromium || command -v chromium-browser)}"; [ -n "$$c" ] && [ -x "$$c" ] || { \
 	  echo "Chromium is needed by the console's browser test (tests/e2e/test_console_e2e.py):"; \
 	  echo "  Debian/Ubuntu: sudo apt-get install -y chromium    or: make test CHROMIUM=/path/to/chrome"; \
 	  exit 1; }
