@@ -11,12 +11,11 @@ committed file changes only when the catalog (or the pydantic version rendering 
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from scripts import _generated
 from toolboxai_realtime.catalog import json_schema
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "catalog.schema.json"
@@ -29,39 +28,23 @@ def render() -> str:
 
 def is_current(path: Path = SCHEMA_PATH) -> bool:
     """Whether ``path`` holds exactly ``render()``; False when it is missing or differs."""
-    try:
-        return path.read_bytes() == render().encode("utf-8")
-    except FileNotFoundError:
-        return False
+    return _generated.is_current(path, render())
 
 
 def write(path: Path = SCHEMA_PATH) -> bool:
-    """Write the schema to ``path`` (creating its folder); True when the content changed."""
-    if is_current(path):
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(render().encode("utf-8"))
-    return True
+    """Write ``render()`` to ``path``; True when the content changed."""
+    return _generated.write(path, render())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; returns the exit status (1: ``--check`` found a stale file)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is missing or stale")
-    parser.add_argument("--path", type=Path, default=SCHEMA_PATH, help="schema file (default: %(default)s)")
-    args = parser.parse_args(argv)
-    path: Path = args.path
-    if args.check:
-        if is_current(path):
-            return 0
-        sys.stderr.write(
-            f"{path} is out of date with toolboxai_realtime.catalog; regenerate it with "
-            "`PYTHONPATH=layers/shared python -m scripts.export_catalog_schema`.\n"
-        )
-        return 1
-    changed = write(path)
-    sys.stdout.write(f"{'wrote' if changed else 'unchanged'}: {path}\n")
-    return 0
+    return _generated.cli(
+        argv,
+        description=(__doc__ or "").splitlines()[0],
+        default_path=SCHEMA_PATH,
+        render=render,
+        stale_hint="regenerate it with `make schema`.",
+    )
 
 
 if __name__ == "__main__":

@@ -15,11 +15,9 @@ deterministic (sorted keys, two-space indent, one trailing newline).
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import re
-import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from local_stack.template import Function, Template, load_template
+from scripts import _generated
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = ROOT / "openapi.json"
@@ -159,36 +158,23 @@ def render(template: Template | None = None) -> str:
 
 def is_current(path: Path = OPENAPI_PATH) -> bool:
     """Whether ``path`` holds exactly ``render()``; False when it is missing or differs."""
-    try:
-        return path.read_bytes() == render().encode("utf-8")
-    except FileNotFoundError:
-        return False
+    return _generated.is_current(path, render())
 
 
 def write(path: Path = OPENAPI_PATH) -> bool:
-    """Write the document to ``path``; True when the content changed."""
-    text = render().encode("utf-8")
-    if path.exists() and path.read_bytes() == text:
-        return False
-    path.write_bytes(text)
-    return True
+    """Write ``render()`` to ``path``; True when the content changed."""
+    return _generated.write(path, render())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; returns the exit status (1: ``--check`` found a stale file)."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is missing or stale")
-    parser.add_argument("--path", type=Path, default=OPENAPI_PATH, help="output file (default: %(default)s)")
-    args = parser.parse_args(argv)
-    path: Path = args.path
-    if args.check:
-        if is_current(path):
-            return 0
-        sys.stderr.write(f"{path} is out of date with the resolvers; regenerate it with `make openapi`.\n")
-        return 1
-    changed = write(path)
-    sys.stdout.write(f"{'wrote' if changed else 'unchanged'}: {path}\n")
-    return 0
+    return _generated.cli(
+        argv,
+        description=(__doc__ or "").splitlines()[0],
+        default_path=OPENAPI_PATH,
+        render=render,
+        stale_hint="regenerate it with `make openapi`.",
+    )
 
 
 if __name__ == "__main__":
