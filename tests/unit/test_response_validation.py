@@ -1,4 +1,5 @@
-"""A response that fails its own declared model is our bug: 500 internal_error, not Powertools' 422.
+"""Our own failures are 500 internal_error, never a client 4xx: a response that fails its declared model
+(not Powertools' 422), a ValueError that is not a malformed multipart body (not a 400).
 
 (No ``from __future__ import annotations`` here: Powertools reads the route's return annotation.)
 """
@@ -59,3 +60,14 @@ def test_a_response_that_fails_its_own_model_is_a_500_not_a_422():
 
 def test_a_valid_response_is_untouched():
     assert call("/fine")["statusCode"] == 200
+
+
+@app.get("/bug")
+def bug() -> Response[Any]:
+    raise ValueError("a bug of ours, not the client's input")
+
+
+def test_a_value_error_of_our_own_is_a_500_not_a_400():
+    result = call("/bug")
+    assert result["statusCode"] == 500
+    assert json.loads(result["body"])["code"] == "internal_error"

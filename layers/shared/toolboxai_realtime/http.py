@@ -56,6 +56,12 @@ def create_app() -> APIGatewayHttpResolver:
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     """Register the one exception -> HTTP mapping on ``app``."""
 
+    def internal_error() -> Response[Any]:
+        # Called from an exception handler: logger.exception logs the exception being handled.
+        logger.exception("unhandled error")
+        count("UnhandledError")
+        return error_response(InternalError(), request_id())
+
     def request_id() -> str | None:
         try:
             event: APIGatewayProxyEventV2 = app.current_event
@@ -96,13 +102,14 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         )
 
     @app.exception_handler(ValueError)
-    def _value_error(exc: ValueError) -> Response[Any]:
-        # Powertools raises a bare ValueError for multipart bodies without a boundary (and json for bad
-        # JSON when a route reads json_body). Anything else reaching here is still the client's input.
-        logger.info("malformed request body", extra={"error_type": type(exc).__name__})
-        return error_response(
-            BadRequest("The request body is malformed.", code="malformed_body"), request_id()
-        )
+    def _value_error(_: ValueError) -> Response[Any]:
+        # Powertools raises a bare ValueError for a multipart body without a boundary: that is the
+        # client's input. Any other ValueError is a bug of ours and answers like one (500, logged).
+        if media_type(app.current_event).startswith("multipart/"):
+            logger.info("malformed multipart body")
+            err = BadRequest("The request body is malformed.", code="malformed_body")
+            return error_response(err, request_id())
+        return internal_error()
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response[Any]:
@@ -111,10 +118,8 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         return error_response(NotFound(message), request_id())
 
     @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response[Any]:
-        logger.exception("unhandled error")
-        count("UnhandledError")
-        return error_response(InternalError(), request_id())
+    def _unexpected(_: Exception) -> Response[Any]:
+        return internal_error()
 
 
 def error_response(exc: RealtimeError, request_id: str | None = None) -> Response[Any]:

@@ -286,13 +286,8 @@ def _query(at: int) -> Iterator[dict[str, Any]]:
         "ExpressionAttributeValues": {":g": _s(_PARTITION), ":at": _n(at)},
     }
     try:
-        while True:
-            page = dynamodb().query(**request)
+        for page in dynamodb().get_paginator("query").paginate(**request):
             yield from page.get("Items", [])
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return
-            request["ExclusiveStartKey"] = start
     except (ClientError, BotoCoreError) as exc:
         raise _unavailable(exc) from exc
 
@@ -305,22 +300,7 @@ def claim(window_id: str, key: str, *, token: str, now: int, lease_until: int, s
     of concurrent claimants exactly one gets ``True``. Raises ``UpstreamUnavailable``.
     """
     claimed = AlertRecord(state="sending", at=now, token=token, lease_until=lease_until)
-    return (
-        _update(
-            window_id,
-            UpdateExpression="SET #alerts.#key = :record",
-            ConditionExpression=f"#status = :status AND {_CLAIMABLE}",
-            ExtraNames={"#key": key},
-            ExpressionAttributeValues={
-                ":record": {"M": _alert_attrs(claimed)},
-                ":status": _s(status),
-                ":failed": _s("failed"),
-                ":sending": _s("sending"),
-                ":now": _n(now),
-            },
-        )
-        is not None
-    )
+    return _set_if_claimable(window_id, key, claimed, now=now, status=status)
 
 
 def mark_sent(window_id: str, key: str, *, token: str, at: int, publish_id: str) -> bool:
@@ -375,7 +355,16 @@ def settle(
 
     ``False`` when another run holds it or has settled it. Raises ``UpstreamUnavailable``.
     """
-    record = AlertRecord(state=state, at=now, reason=reason)
+    return _set_if_claimable(
+        window_id, key, AlertRecord(state=state, at=now, reason=reason), now=now, status=status
+    )
+
+
+def _set_if_claimable(
+    window_id: str, key: str, record: AlertRecord, *, now: int, status: WindowStatus
+) -> bool:
+    """Set alert ``key`` to ``record`` in one conditional write, only if the window's status is
+    ``status`` and the alert is claimable (``_CLAIMABLE``). Raises ``UpstreamUnavailable``."""
     return (
         _update(
             window_id,

@@ -418,15 +418,9 @@ def _query(params: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _pages(params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    table = get_settings().presence_table
-    request: dict[str, Any] = {"TableName": table, **params}
-    while True:
-        page = dynamodb().query(**request)
+    request: dict[str, Any] = {"TableName": get_settings().presence_table, **params}
+    for page in dynamodb().get_paginator("query").paginate(**request):
         yield from page.get("Items", [])
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return
-        request["ExclusiveStartKey"] = start
 
 
 def _group(items: list[dict[str, Any]], now_seconds: int) -> dict[str, ChannelRecord]:
