@@ -4,11 +4,13 @@ SHELL := /bin/bash
 
 VENV        := .venv
 TOOLS_VENV  := .venv-tools
+CHECKOV_VENV := .venv-checkov
+ENV         ?= default
 PY          := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help dev test lint format typecheck unit integration infra e2e token reconcile canary bench schema openapi browser build validate deps tools clean
+.PHONY: help dev test lint format typecheck unit integration infra e2e token reconcile canary bench schema openapi browser build validate deploy dist checkov deps tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -29,15 +31,25 @@ $(TOOLS_VENV)/.installed: requirements-tools.txt
 	$(TOOLS_VENV)/bin/python -m pip install --quiet -r requirements-tools.txt
 	@touch $@
 
+# checkov pins an older boto3 than SAM CLI and the application: its own environment.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@PY312=$$(scripts/find-python312.sh) && { [ -x $(CHECKOV_VENV)/bin/python ] || "$$PY312" -m venv $(CHECKOV_VENV); }
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	@touch $@
+
 deps: $(VENV)/.installed node_modules/.installed ## install Python and npm dependencies if missing
 
-tools: $(TOOLS_VENV)/.installed ## install SAM CLI and cfn-lint (separate environment)
+tools: $(TOOLS_VENV)/.installed $(CHECKOV_VENV)/.installed ## install SAM CLI, cfn-lint and checkov (separate environments)
 
 dev: deps ## run the whole local stack on http://127.0.0.1:8008 until Ctrl-C
 	$(PY) -m local_stack
 
+# The tools' bin directories come after the application's own (`make test` runs the e2e stack too).
+TOOLS_PATH = $(CURDIR)/$(TOOLS_VENV)/bin:$(CURDIR)/$(CHECKOV_VENV)/bin
+
 test: deps tools browser lint ## install what is missing, lint, then run the whole suite (e2e included)
-	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
+	PATH="$(TOOLS_PATH):$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: deps ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
@@ -55,7 +67,7 @@ integration: deps ## handlers in-process under moto
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 infra: deps tools ## template lint, assertions and sam build
-	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(PY) -m pytest tests/infrastructure $(PYTEST_ARGS)
+	PATH="$(TOOLS_PATH):$$PATH" $(PY) -m pytest tests/infrastructure $(PYTEST_ARGS)
 
 e2e: deps browser ## the real local stack with soketi, pusher-js and the console in Chromium
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
@@ -91,11 +103,25 @@ browser: ## make sure Chromium is there for the browser test (installs Debian's 
 	  echo "  Debian/Ubuntu: sudo apt-get install -y chromium    or: make test CHROMIUM=/path/to/chrome"; \
 	  exit 1; }
 
-build: tools ## sam build
-	$(TOOLS_VENV)/bin/sam build
+# sam build needs python3.12 on PATH (the layer's BuildMethod): the same one `make dev` finds.
+build: tools ## sam build (finds Python 3.12 itself, like make dev)
+	@PY312=$$(scripts/find-python312.sh) && PATH="$$(dirname "$$PY312"):$$PATH" $(TOOLS_VENV)/bin/sam build
 
-validate: tools ## sam validate --lint
+validate: tools ## sam validate --lint, then checkov
 	$(TOOLS_VENV)/bin/sam validate --lint --region us-east-1
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml --file template.yaml
+
+deploy: deps build ## sam deploy --config-env $(ENV) with PUSHER_APP_ID, PUSHER_KEY, ALARM_EMAIL from the environment (README, Deploying)
+	PYTHONPATH=layers/shared $(PY) -m scripts.deploy --env $(ENV) --sam $(TOOLS_VENV)/bin/sam $(PARAMS)
+
+# Built from a copy: setuptools writes build/ and *.egg-info next to the sources, which sam build would
+# then ship in the layer.
+DIST_DIR ?= dist
+dist: deps ## build the Python publisher's wheel (toolboxai-realtime-publisher, layers/shared) into dist/
+	@src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && \
+	  cp -r layers/shared/. "$$src" && find "$$src" -name __pycache__ -prune -exec rm -rf {} + && \
+	  $(PY) -m pip wheel --quiet --no-deps --wheel-dir "$(DIST_DIR)" "$$src"
+	@ls "$(DIST_DIR)"/toolboxai_realtime_publisher-*.whl
 
 clean: ## remove build output and local logs (keeps the virtual environments)
-	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache dist layers/shared/build layers/shared/*.egg-info

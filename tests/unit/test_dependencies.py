@@ -1,14 +1,15 @@
-"""The shared layer's requirements and pyproject's runtime dependencies are the same pinned set."""
+"""The shared layer's requirements and pyproject's runtime dependencies are the same pinned set, and the
+versions the tests run."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import tomllib
 
-from tests.conftest import ROOT
+import pytest
 
-# Provided by the Lambda runtime: pinned in pyproject for tests, not installed into the layer.
-RUNTIME_PROVIDED = {"boto3"}
+from tests.conftest import ROOT
 
 
 def _name(requirement: str) -> str:
@@ -27,13 +28,25 @@ def _layer() -> dict[str, str]:
 
 
 def test_layer_requirements_are_pyprojects_runtime_dependencies():
-    runtime = {name: req for name, req in _pyproject().items() if name not in RUNTIME_PROVIDED}
-    assert _layer() == runtime
+    assert _layer() == _pyproject()
 
 
 def test_every_runtime_dependency_is_pinned_exactly():
     for requirement in [*_pyproject().values(), *_layer().values()]:
         assert re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z,]+\])?==[0-9][0-9A-Za-z.]*", requirement), requirement
+
+
+def test_the_layer_bundles_boto3_and_botocore_together():
+    # Both or neither: the runtime's boto3 against a bundled botocore is a pair nobody tested (issue 16).
+    layer = _layer()
+    assert {"boto3", "botocore"} <= set(layer)
+    assert layer["boto3"].split("==")[1] == layer["botocore"].split("==")[1]
+
+
+@pytest.mark.parametrize("name", sorted(_layer()))
+def test_the_pins_are_the_versions_the_tests_run(name):
+    pinned = _layer()[name].split("==")[1]
+    assert importlib.metadata.version(name) == pinned, f"{name}: tests run another version than the layer ships"
 
 
 def test_websockets_is_a_runtime_dependency_for_the_canary():
