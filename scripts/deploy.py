@@ -104,8 +104,7 @@ def plan(env: str, environ: Mapping[str, str], extra: Sequence[str] = ()) -> dic
         missing.append(" or ".join(ALARM_TARGETS))
     if missing:
         hints = [
-            f"{name} ({FROM_ENVIRONMENT[name]}=...)" if name in FROM_ENVIRONMENT else name
-            for name in missing
+            f"{name} ({FROM_ENVIRONMENT[name]}=...)" if name in FROM_ENVIRONMENT else name for name in missing
         ]
         raise DeployError(
             f"{env}: no value for {', '.join(hints)}. Example: PUSHER_APP_ID=1234567 PUSHER_KEY=... "

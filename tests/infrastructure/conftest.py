@@ -1,4 +1,5 @@
-"""The SAM CLI lives in .venv-tools (make tools); `make test` puts it on PATH."""
+"""The SAM CLI and cfn-lint live in .venv-tools, checkov in .venv-checkov (make tools); `make test` puts
+them on PATH."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def tool(name: str) -> str:
-    for candidate in (shutil.which(name), str(ROOT / ".venv-tools" / "bin" / name)):
+    own = [str(ROOT / venv / "bin" / name) for venv in (".venv-tools", ".venv-checkov")]
+    for candidate in (shutil.which(name), *own):
         if candidate and Path(candidate).exists():
             return candidate
     pytest.fail(f"{name} is not installed: run `make tools` (make test does it for you)")

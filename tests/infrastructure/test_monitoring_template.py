@@ -136,8 +136,10 @@ def _alarm_metrics() -> Iterator[tuple[str, str, str, frozenset[str], dict[str, 
                 dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
                 yield name, metric["Namespace"], metric["MetricName"], frozenset(dims), dims
             elif "Expression" in query:
-                for namespace, metric_name, keys in _from_expression(query["Expression"]):
-                    found = re.search(r"WHERE\s+\"?service\"?\s*=\s*'([^']*)'", query["Expression"])
+                expression = query["Expression"]
+                expression = expression["Fn::Sub"] if isinstance(expression, dict) else expression
+                for namespace, metric_name, keys in _from_expression(expression):
+                    found = re.search(r"WHERE\s+\"?service\"?\s*=\s*'([^']*)'", expression)
                     values = {"service": found.group(1)} if found else {}
                     yield name, namespace, metric_name, keys, values
 
@@ -167,7 +169,7 @@ def test_every_custom_metric_referenced_is_emitted_with_exactly_those_dimensions
     where, namespace, metric, keys, values
 ):
     if namespace != NAMESPACE:
-        assert namespace in {"AWS/ApiGateway", "AWS/SQS"}, (where, namespace)
+        assert namespace in {"AWS/ApiGateway", "AWS/SQS", "AWS/Lambda", "AWS/DynamoDB"}, (where, namespace)
         return
     assert metric in EMITTED, f"{where} names {metric}, which nothing in layers/ or functions/ emits"
     emitted = sorted(map(sorted, EMITTED[metric]))
@@ -235,10 +237,13 @@ def test_security_alarms_fire_on_webhook_signature_failures_and_auth_denial_spik
     assert ALARMS["AuthDenialSpikeAlarm"]["Threshold"] == {"Ref": "AuthDenialsPerFiveMinutes"}
 
 
-def test_canary_alarms_treat_a_silent_canary_as_failing_and_latency_against_a_parameter():
+def test_canary_alarms_do_not_fire_before_the_first_run_and_latency_against_a_parameter():
+    # Issue 16: right after a deploy the canary has not run; no data must not open the alarm. A canary
+    # that crashes or is throttled is caught by its function's errors/throttles alarms.
     failure = ALARMS["CanaryFailureAlarm"]
     assert failure["MetricName"] == "CanaryFailure"
-    assert failure["TreatMissingData"] == "breaching"
+    assert failure["TreatMissingData"] == "notBreaching"
+    assert {"CanaryErrorsAlarm", "CanaryThrottlesAlarm"} <= set(ALARMS)
     latency = ALARMS["CanaryLatencyAlarm"]
     assert latency["MetricName"] == "CanaryLatency"
     assert latency["Threshold"] == {"Ref": "CanaryLatencyThresholdMs"}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from local_stack.template import load_template
 from tests.infrastructure.conftest import ROOT, tool, tool_env
@@ -137,3 +139,48 @@ def test_every_function_code_uri_exists_with_its_handler():
         source = (code / f"{module}.py").read_text()
         assert f"def {attr}(" in source, name
         assert Path(code).is_dir()
+
+
+def _checkov_skips_in_the_template() -> list[tuple[str, str, str]]:
+    out = []
+    for name, res in RESOURCES.items():
+        for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            out.append((name, skip["id"], skip.get("comment", "")))
+    return out
+
+
+def test_checkov_finds_nothing_unexplained():
+    # checkov (its own environment, .venv-checkov) with every default check; .checkov.yaml and the
+    # resources' Metadata skip only what they explain (next test).
+    result = subprocess.run(
+        [tool("checkov"), "--config-file", ".checkov.yaml", "--file", "template.yaml", "--output", "json"],
+        cwd=ROOT,
+        env={**tool_env(), "BC_SKIP_MAPPING": "TRUE"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    failed = [
+        f"{c['check_id']} {c['resource']}: {c['check_name']}"
+        for c in report["results"].get("failed_checks", [])
+    ]
+    assert not failed, "\n".join(failed)
+    assert report["summary"]["parsing_errors"] == 0
+    assert report["summary"]["resource_count"] >= len(RESOURCES)
+    assert report["summary"]["skipped"] == len(_checkov_skips_in_the_template())
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_every_checkov_suppression_says_why():
+    for name, check, comment in _checkov_skips_in_the_template():
+        assert re.fullmatch(r"CKV2?_AWS_\d+", check), (name, check)
+        assert len(comment.split()) >= 5, f"{name} skips {check} without a reason"
+    config = yaml.safe_load((ROOT / ".checkov.yaml").read_text())
+    lines = {
+        line.split("#")[0].strip(" -"): line for line in (ROOT / ".checkov.yaml").read_text().splitlines()
+    }
+    for check in config["skip-check"]:
+        _, _, reason = lines[check].partition("#")
+        assert len(reason.split()) >= 5, f"{check} without a reason"

@@ -46,7 +46,7 @@ def test_the_layer_bundles_boto3_and_botocore_together():
 @pytest.mark.parametrize("name", sorted(_layer()))
 def test_the_pins_are_the_versions_the_tests_run(name):
     pinned = _layer()[name].split("==")[1]
-    assert importlib.metadata.version(name) == pinned, f"{name}: tests run another version than the layer ships"
+    assert importlib.metadata.version(name) == pinned, f"{name}: the tests run another version"
 
 
 def test_websockets_is_a_runtime_dependency_for_the_canary():
