@@ -19,7 +19,7 @@ from types import FrameType
 import boto3
 import uvicorn
 
-from .config import ROOT, apply_defaults
+from .config import ROOT, apply_defaults, remove_state, write_state
 from .dynamo import create_tables
 from .gateway import LocalGateway
 from .processes import (
@@ -67,6 +67,9 @@ def main() -> int:
     # the signal it caught after its graceful shutdown; this handler turns that into KeyboardInterrupt.)
     signal.signal(signal.SIGTERM, _interrupt)
     env = apply_defaults()
+    # Metrics are Powertools EMF JSON on stdout: in CloudWatch they become metrics, in a terminal they
+    # bury the log. Off locally unless asked for (POWERTOOLS_METRICS_DISABLED=false make dev).
+    env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     host, port = env["REALTIME_HOST"], int(env["REALTIME_PORT"])
     dynamo_port = int(env["DYNAMODB_PORT"])
     base = f"http://{host}:{port}"
@@ -107,11 +110,14 @@ def main() -> int:
         _say(f"DynamoDB (moto) http://127.0.0.1:{dynamo_port}  tables: {', '.join(tables)}")
         _say(f"debug console   {base}/console  (API docs: {base}/docs)")
         _say(f"logs of moto and soketi: {LOGS}")
+        if env["POWERTOOLS_METRICS_DISABLED"].lower() == "true":
+            _say("metrics         off (POWERTOOLS_METRICS_DISABLED=false make dev prints the EMF lines)")
         scheduler = Scheduler(template.schedules(), gateway.invoke)
         for name, period in scheduler.schedules:
             _say(f"schedule        {name} every {period} s (from template.yaml)")
         if env.get("LOCAL_SCHEDULES", "on") != "off":
             scheduler.start()
+        write_state(env)  # make reconcile / make canary / local_stack.invoke follow these ports
         threading.Thread(target=_announce_ready, args=(base, started, server), daemon=True).start()
         server.run()
         scheduler.stop()
@@ -122,6 +128,7 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        remove_state(env)
         stop(procs)
         if procs:
             _say("stopped")

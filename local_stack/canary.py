@@ -6,7 +6,8 @@
 Each run invokes ``CanaryFunction`` of template.yaml in-process, as the local scheduler does every five
 minutes: it connects to soketi over the Pusher WebSocket protocol, subscribes to a fresh
 ``private-canary-…`` channel, publishes one event through the publisher and times its arrival. The
-configuration is the one ``make dev`` uses (the local defaults, overridable by the same variables).
+configuration is the one ``make dev`` uses (the ports the running ``make dev`` recorded, else the local
+defaults; variables you set win).
 Exit status: 0 when every run delivered, 1 when one failed, 2 when the stack is not up.
 """
 
@@ -68,7 +69,7 @@ def summary_lines(reports: Sequence[dict[str, Any]]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = parse_args(argv)
-    env = apply_defaults()
+    env = apply_defaults(follow_running_stack=True)
     host, port = env["PUSHER_HOST"], int(env["PUSHER_PORT"])
     if not port_in_use(host, port):
         print(

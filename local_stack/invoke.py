@@ -2,8 +2,9 @@
 
     python -m local_stack.invoke ReconcileFunction events/reconcile_scheduled.json    # make reconcile
 
-The configuration is the one ``make dev`` uses (the local defaults, overridable by the same variables):
-the function reaches the stack's DynamoDB on ``DYNAMODB_PORT`` and soketi on ``PUSHER_HOST:PUSHER_PORT``.
+The configuration is the one ``make dev`` uses: the ports the running ``make dev`` recorded
+(``.local/stack.json``), else the local defaults, and variables you set win over both. The function
+reaches the stack's DynamoDB on ``DYNAMODB_PORT`` and soketi on ``PUSHER_HOST:PUSHER_PORT``.
 The handler's result is printed as JSON on the last line; its logs come before it.
 """
 
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     if not event_path.is_file():
         parser.error(f"no event file {args.event}")
 
-    env = apply_defaults()
+    env = apply_defaults(follow_running_stack=True)
     dynamo_port = int(env["DYNAMODB_PORT"])
     if not port_in_use("127.0.0.1", dynamo_port):
         print(

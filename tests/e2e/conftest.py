@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -86,6 +87,8 @@ def start_stack(extra_env: dict[str, str] | None = None, timeout: float = 90) ->
             "SOKETI_METRICS_PORT": str(free_port()),
             "POWERTOOLS_METRICS_DISABLED": "true",
             "AUTH_RATE_LIMIT_PER_MINUTE": "1000",
+            # Its own record of its ports, never the developer's .local/stack.json.
+            "LOCAL_STACK_STATE": tempfile.mktemp(prefix="toolboxai-stack-", suffix=".json"),
             **(extra_env or {}),
         }
     )

@@ -13,6 +13,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 __all__ = ["MetricUnit", "count", "logger", "metrics", "security_event", "tracer"]
 
@@ -23,9 +25,28 @@ def _level() -> str:
     return os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO")
 
 
+class _EMFProvider(AmazonCloudWatchEMFProvider):
+    """Powertools' EMF provider, except that the ColdStart metric honours POWERTOOLS_METRICS_DISABLED.
+
+    Powertools emits ColdStart with ``single_metric``, which prints whatever that variable says: with
+    metrics off (``make dev``, the tests) its raw EMF JSON still landed in the terminal.
+    """
+
+    def add_cold_start_metric(self, context: LambdaContext) -> None:
+        if not is_metrics_disabled():
+            super().add_cold_start_metric(context)
+
+
 logger = Logger(level=_level())
 tracer = Tracer()
 metrics = Metrics()
+# The same shared sets Metrics() gave its own provider (Powertools keeps them at class level).
+metrics.provider = _EMFProvider(
+    metric_set=metrics.metric_set,
+    dimension_set=metrics.dimension_set,
+    metadata_set=metrics.metadata_set,
+    default_dimensions=metrics.default_dimensions,
+)
 
 
 def security_event(event: str, *, reason: str, level: str = "warning", **fields: Any) -> None:
