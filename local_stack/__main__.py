@@ -109,7 +109,7 @@ def main() -> int:
         _say(f"Pusher (soketi) ws://{env['PUSHER_HOST']}:{env['PUSHER_PORT']}  app {env['PUSHER_APP_ID']}")
         _say(f"DynamoDB (moto) http://127.0.0.1:{dynamo_port}  tables: {', '.join(tables)}")
         _say(f"debug console   {base}/console  (API docs: {base}/docs)")
-        _say(f"logs of moto and soketi: {LOGS}")
+        _say(f"logs of moto and soketi: {LOGS.relative_to(ROOT)}/")
         if env["POWERTOOLS_METRICS_DISABLED"].lower() == "true":
             _say("metrics         off (POWERTOOLS_METRICS_DISABLED=false make dev prints the EMF lines)")
         scheduler = Scheduler(template.schedules(), gateway.invoke)

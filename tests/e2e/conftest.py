@@ -74,7 +74,9 @@ class Stack:
         return self.request(method, path, body=json.dumps(payload).encode(), headers=hdrs)
 
 
-def start_stack(extra_env: dict[str, str] | None = None, timeout: float = 90) -> Stack:
+def start_stack(
+    extra_env: dict[str, str] | None = None, timeout: float = 90, unset: tuple[str, ...] = ()
+) -> Stack:
     env = dict(os.environ)
     for key in ("AWS_ENDPOINT_URL_DYNAMODB", "POWERTOOLS_METRICS_DISABLED"):
         env.pop(key, None)
@@ -92,6 +94,8 @@ def start_stack(extra_env: dict[str, str] | None = None, timeout: float = 90) ->
             **(extra_env or {}),
         }
     )
+    for key in unset:  # as a developer's `make dev` would run: the stack's own default applies
+        env.pop(key, None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "local_stack"],
         cwd=ROOT,
