@@ -105,7 +105,7 @@ browser: ## make sure Chromium is there for the browser test (installs Debian's 
 
 # sam build needs python3.12 on PATH (the layer's BuildMethod): the same one `make dev` finds.
 build: tools ## sam build (finds Python 3.12 itself, like make dev)
-	@PY312=$$(scripts/find-python312.sh) && PATH="$$(dirname "$$PY312"):$$PATH" $(TOOLS_VENV)/bin/sam build
+	@PY312=$$(scripts/find-python312.sh) && PATH="$$(dirname "$$PY312"):$$PATH" $(TOOLS_VENV)/bin/sam build $(SAM_BUILD_ARGS)
 
 validate: tools ## sam validate --lint, then checkov
 	$(TOOLS_VENV)/bin/sam validate --lint --region us-east-1

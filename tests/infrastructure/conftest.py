@@ -32,14 +32,47 @@ def tool_env() -> dict[str, str]:
     return env
 
 
+def _without_python312(path: str) -> str:
+    """PATH minus every directory whose python3.12 works: `make build` must find one by itself."""
+    kept = []
+    for directory in path.split(os.pathsep):
+        candidate = Path(directory) / "python3.12"
+        if candidate.exists():
+            probe = subprocess.run(
+                [str(candidate), "-c", "import sys; assert sys.version_info[:2] == (3, 12)"],
+                capture_output=True,
+                check=False,
+                timeout=30,
+            )
+            if probe.returncode == 0:
+                continue
+        kept.append(directory)
+    return os.pathsep.join(kept)
+
+
 @pytest.fixture(scope="session")
 def sam_build(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
-    """One `sam build` for the whole run (it installs the layer's dependencies: slow)."""
+    """One `make build` (sam build) for the whole run, with no working python3.12 on PATH: the Makefile
+    must find one as `make dev` does (issue 16). Slow: it installs the layer's dependencies."""
     build_dir = tmp_path_factory.mktemp("sam-build")
+    env = dict(os.environ)
+    env["PATH"] = _without_python312(env.get("PATH", ""))
+    env["SAM_CLI_TELEMETRY"] = "0"
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    tool("sam")  # the install hint when the tools environment is missing
     return subprocess.run(
-        [tool("sam"), "build", "--build-dir", str(build_dir), "--template", str(ROOT / "template.yaml")],
+        # -o: the tools environments are there (tool() checked); make must not reinstall them here.
+        [
+            "make",
+            "-o",
+            ".venv-tools/.installed",
+            "-o",
+            ".venv-checkov/.installed",
+            "build",
+            f"SAM_BUILD_ARGS=--build-dir {build_dir} --template {ROOT / 'template.yaml'}",
+        ],
         cwd=ROOT,
-        env=tool_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,
