@@ -10,7 +10,8 @@ from toolboxai_realtime import webhooks
 from toolboxai_realtime.http import create_app, json_response, read_body, source_ip
 from toolboxai_realtime.observability import logger, metrics, tracer
 
-app = create_app()
+# Signature first, over the raw bytes (then webhooks' parser limits): no pre-route body check.
+app = create_app(max_body_bytes=webhooks.MAX_BODY_BYTES, verify_first=True)
 
 
 @app.post("/pusher/webhook")
