@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from toolboxai_realtime import deadlines
 from toolboxai_realtime.authorization import AuthAttempt
 from toolboxai_realtime.http import create_app, json_response, parse_form_or_json, source_ip
 from toolboxai_realtime.observability import logger, metrics, tracer
@@ -40,5 +41,6 @@ def user_auth() -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@deadlines.bounded(deadlines.API_BUDGET_SECONDS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from toolboxai_realtime import deadlines
 from toolboxai_realtime.health import check_dependencies
 from toolboxai_realtime.http import create_app, json_response
 from toolboxai_realtime.observability import logger, metrics, tracer
@@ -22,5 +23,6 @@ def health() -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@deadlines.bounded(deadlines.API_BUDGET_SECONDS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

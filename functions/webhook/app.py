@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from toolboxai_realtime import webhooks
+from toolboxai_realtime import deadlines, webhooks
 from toolboxai_realtime.http import create_app, json_response, read_body, source_ip
 from toolboxai_realtime.observability import logger, metrics, tracer
 
@@ -30,5 +30,6 @@ def pusher_webhook() -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@deadlines.bounded(deadlines.WEBHOOK_BUDGET_SECONDS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -666,8 +666,6 @@ def test_quoted_class_id_of_150_characters_does_not_refuse_the_token(aws_tables)
         ({"lesson_ids": ["l" * 148]}, "presence-lesson-" + "l" * 148, 200),
     ],
 )
-def test_claim_elements_naming_no_channel_are_ignored_per_family(
-    aws_tables, claims, channel, expected
-):
+def test_claim_elements_naming_no_channel_are_ignored_per_family(aws_tables, claims, channel, expected):
     status, _, answer = auth(token("555", **claims), socket_id=SOCKET, channel_name=channel)
     assert status == expected, answer

@@ -16,8 +16,8 @@ import pytest
 import requests
 import responses
 
-from tests.conftest import ROOT, http_event, invoke, load_event, reset_caches
-from toolboxai_realtime import aws, idempotency, publisher
+from tests.conftest import ROOT, client_events, http_event, invoke, load_event, reset_caches
+from toolboxai_realtime import idempotency, publisher
 from toolboxai_realtime.catalog import EVENTS, MAX_EVENT_DATA_BYTES, encoded_size
 from toolboxai_realtime.identity import mint_dev_token
 
@@ -56,7 +56,7 @@ def pusher() -> Iterator[responses.RequestsMock]:
 def dynamo_calls(aws_tables) -> list[str]:
     """The DynamoDB operations the layer's client makes during the test, in order."""
     calls: list[str] = []
-    aws.dynamodb().meta.events.register("before-call.dynamodb", lambda **kw: calls.append(kw["model"].name))
+    client_events().register("before-call.dynamodb", lambda **kw: calls.append(kw["model"].name))
     return calls
 
 

@@ -22,7 +22,7 @@ import pusher
 import requests
 from pusher.errors import PusherBadAuth, PusherBadRequest, PusherBadStatus, PusherError, PusherForbidden
 
-from . import bodies
+from . import bodies, deadlines
 from .errors import BadRequest, ConfigurationError, InvalidSignature, UpstreamUnavailable
 from .observability import count, logger, tracer
 from .secrets import PusherCredentials, pusher_credentials
@@ -31,7 +31,7 @@ from .settings import Settings, get_settings
 WEBHOOK_MAX_AGE_SECONDS = 300  # the SDK's own window for time_ms
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=32)
 def _build(
     app_id: str,
     key: str,
@@ -57,7 +57,11 @@ def _build(
 
 
 def client(settings: Settings | None = None, creds: PusherCredentials | None = None) -> pusher.Pusher:
-    """The SDK client for the configured app (cached per credentials, so a rotated secret takes effect)."""
+    """The SDK client for the configured app (cached per credentials, so a rotated secret takes effect).
+
+    Its per-request timeout is the invocation's time left (``deadlines.call_timeout``, in 0.25 s steps),
+    at most ``PUSHER_TIMEOUT_SECONDS``: the SDK makes a single attempt, so that bounds the call.
+    """
     s = settings or get_settings()
     c = creds or pusher_credentials(s)
     return _build(
@@ -68,7 +72,7 @@ def client(settings: Settings | None = None, creds: PusherCredentials | None = N
         s.pusher_port,
         s.pusher_use_tls,
         s.pusher_cluster,
-        s.pusher_timeout_seconds,
+        deadlines.call_timeout(s.pusher_timeout_seconds),
         c.encryption_master_key_base64,
     )
 
