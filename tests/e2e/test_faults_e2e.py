@@ -109,7 +109,8 @@ def test_stalled_dynamodb_answers_503_within_the_budgets(stack):
         webhook_took, webhook_answer = timed(lambda: webhook(stack))
 
     print(
-        f"DynamoDB stalled: trigger {trigger_took:.2f} s, auth {auth_took:.2f} s, webhook {webhook_took:.2f} s"
+        f"DynamoDB stalled: trigger {trigger_took:.2f} s, auth {auth_took:.2f} s,",
+        f"webhook {webhook_took:.2f} s",
     )
     assert_our_503(trigger_answer, "store_unavailable")
     assert_our_503(auth_answer, "store_unavailable")

@@ -137,3 +137,16 @@ def test_every_function_code_uri_exists_with_its_handler():
         source = (code / f"{module}.py").read_text()
         assert f"def {attr}(" in source, name
         assert Path(code).is_dir()
+
+
+def test_cors_origins_are_a_parameter_and_production_names_its_own():
+    template = load_template()
+    cors = template.doc["Resources"]["RealtimeHttpApi"]["Properties"]["CorsConfiguration"]
+    assert cors["AllowOrigins"] == {"Ref": "CorsAllowOrigins"}
+    parameter = template.doc["Parameters"]["CorsAllowOrigins"]
+    assert parameter["Type"] == "CommaDelimitedList"
+    assert "*" not in parameter["Default"].split(",")
+    prod = tomllib.loads((ROOT / "samconfig.toml").read_text())["prod"]["deploy"]["parameters"]
+    origins = re.search(r'CorsAllowOrigins=\\?"([^"\\]+)', prod["parameter_overrides"])
+    assert origins is not None, "the prod environment must name its CORS origins"
+    assert all(o.startswith("https://") and o != "https://*" for o in origins.group(1).split(","))
