@@ -2,7 +2,9 @@
 
 Order: check prerequisites and ports, start moto's DynamoDB server and create the template's tables,
 start soketi with its webhooks pointed at /pusher/webhook, import every function, serve the routes of
-template.yaml, and print the ready line once ``GET /health`` answers 200.
+template.yaml, and print the ready line once ``GET /health`` answers 200. A child that exits while the
+stack runs (soketi or moto killed, crashed) is noticed within half a second: the stack says which one,
+stops everything and exits with code 3 (a half-working stack would only confuse).
 """
 
 from __future__ import annotations
@@ -61,6 +63,27 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+CHILD_DIED = 3
+
+
+def _watch(children: dict[str, subprocess.Popen[bytes]], server: uvicorn.Server, died: list[str]) -> None:
+    """Poll the children; the first that exits stops the server (``main`` then exits ``CHILD_DIED``)."""
+    while not server.should_exit:
+        for name, proc in children.items():
+            code = proc.poll()  # also reaps it: no zombie
+            if code is not None:
+                print(
+                    f"[make dev] error: {name} (pid {proc.pid}) exited with code {code}; its log is "
+                    f"{LOGS / (name.split()[0] + '.log')}. Stopping the stack.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                died.append(name)
+                server.should_exit = True
+                return
+        time.sleep(0.5)
+
+
 def main() -> int:
     started = time.monotonic()
     # SIGTERM stops the stack like Ctrl-C does: the finally below stops every child. (uvicorn re-raises
@@ -106,16 +129,19 @@ def main() -> int:
         _say(f"Pusher (soketi) ws://{env['PUSHER_HOST']}:{env['PUSHER_PORT']}  app {env['PUSHER_APP_ID']}")
         _say(f"DynamoDB (moto) http://127.0.0.1:{dynamo_port}  tables: {', '.join(tables)}")
         _say(f"debug console   {base}/console  (API docs: {base}/docs)")
-        _say(f"logs of moto and soketi: {LOGS}")
+        _say(f"logs of moto and soketi: {LOGS} (pids: moto {moto.pid}, soketi {soketi.pid})")
         scheduler = Scheduler(template.schedules(), gateway.invoke)
         for name, period in scheduler.schedules:
             _say(f"schedule        {name} every {period} s (from template.yaml)")
         if env.get("LOCAL_SCHEDULES", "on") != "off":
             scheduler.start()
         threading.Thread(target=_announce_ready, args=(base, started, server), daemon=True).start()
+        died: list[str] = []
+        children = {"moto": moto, "soketi": soketi}
+        threading.Thread(target=_watch, args=(children, server, died), daemon=True).start()
         server.run()
         scheduler.stop()
-        return 0
+        return CHILD_DIED if died else 0
     except StackError as exc:
         print(f"[make dev] error: {exc}", file=sys.stderr, flush=True)
         return 2

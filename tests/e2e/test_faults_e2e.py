@@ -19,12 +19,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, child_pid
 from toolboxai_realtime import deadlines
 from toolboxai_realtime.identity import mint_dev_token
 
@@ -33,17 +32,6 @@ pytestmark = pytest.mark.e2e
 FUNCTION_TIMEOUT_SECONDS = 10.0  # template.yaml Globals
 API_LIMIT = deadlines.API_BUDGET_SECONDS + 1.0  # the budget, plus the gateway and this test's overhead
 WEBHOOK_LIMIT = 4.0  # Pusher's delivery budget
-
-
-def child_pid(stack: Stack, marker: str) -> int:
-    """The pid of the stack's child process whose command line contains ``marker``."""
-    pid = stack.proc.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    for child in children:
-        cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        if marker in cmdline:
-            return int(child)
-    raise AssertionError(f"no child process of the stack runs {marker!r}: {children}")
 
 
 @contextmanager
