@@ -316,6 +316,19 @@ class LocalGateway:
         with self._locks[name]:
             return handler(event, context)
 
+    def methods_of(self, path: str) -> list[str]:
+        """The methods the template routes for ``path`` (empty: no such path)."""
+        return sorted({r.method for r in self.routes if r.pattern.match(path)})
+
+    def no_route(self, method: str, path: str, rid: str) -> JSONResponse:
+        """404 for an unknown path; 405 with ``Allow`` for a known path and another method."""
+        methods = self.methods_of(path)
+        if not methods:
+            return gateway_error(404, "route_not_found", f"No route for {method} {path!r}.", rid)
+        response = gateway_error(405, "method_not_allowed", f"{path!r} does not take {method}.", rid)
+        response.headers["allow"] = ", ".join(methods)
+        return response
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
             if route.method not in (method, "ANY"):
@@ -343,7 +356,7 @@ class LocalGateway:
         rid = request_id()
         found = self.match(method, path)
         if found is None:
-            return gateway_error(404, "route_not_found", f"No route for {method} {path!r}.", rid)
+            return self.no_route(method, path, rid)
         route, params = found
         body = await request.body()
         if len(body) > MAX_PAYLOAD_BYTES:
@@ -513,9 +526,7 @@ class LocalGateway:
         return Starlette(routes=routes, exception_handlers={HTTPException: self.unrouted})
 
     async def unrouted(self, request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        code = {404: "route_not_found", 405: "method_not_allowed"}.get(status, "bad_request")
-        message = f"No route for {request.method} {request.url.path!r}."
-        return add_cors_headers(
-            gateway_error(status, code, message, request_id()), self.cors, request.headers.get("origin")
-        )
+        if request.method.upper() in self.methods_of(request.url.path):
+            return await self.http(request)  # a route of the template after all ({path:path} stops at \n)
+        response = self.no_route(request.method.upper(), request.url.path, request_id())
+        return add_cors_headers(response, self.cors, request.headers.get("origin"))

@@ -18,7 +18,17 @@ from toolboxai_realtime.observability import logger, metrics, tracer
 app = create_app()
 
 
-@app.post("/pusher/auth")
+@app.post(
+    "/pusher/auth",
+    summary="Sign a pusher-js subscription (or a pusher-js-auth batch) for one socket",
+    responses={
+        200: {"description": "Signed: {auth, channel_data?, shared_secret?}, or a batch keyed by channel."},
+        400: {"description": "Malformed socket_id or channel name, a public channel, a malformed batch."},
+        403: {"description": "The channel policy refuses this user (the policy's reason as code)."},
+        422: {"description": "Invalid status, current_activity or user_info."},
+        429: {"description": "Auth rate limit or connection cap reached (Retry-After)."},
+    },
+)
 def channel_auth() -> Response[Any]:
     """One channel (``channel_name``) or a pusher-js-auth batch (``channel_name[i]``) for one socket."""
     event = app.current_event
@@ -28,7 +38,16 @@ def channel_auth() -> Response[Any]:
     return json_response(answer)
 
 
-@app.post("/pusher/user-auth")
+@app.post(
+    "/pusher/user-auth",
+    summary="Sign a pusher-js signin() for the token's user",
+    responses={
+        200: {"description": "Signed: {auth, user_data}."},
+        400: {"description": "Missing or malformed socket_id."},
+        422: {"description": "The user_data the token yields is invalid or too large."},
+        429: {"description": "Auth rate limit or connection cap reached (Retry-After)."},
+    },
+)
 def user_auth() -> Response[Any]:
     """pusher-js ``signin()``: ``user_data`` for the token's user, signed for the socket."""
     event = app.current_event

@@ -21,7 +21,8 @@ from toolboxai_realtime.publisher import (
     catalog_openapi_refs,
 )
 
-app = create_app()
+# The token is checked before Powertools validates the typed body: 401/403 before 422.
+app = create_app(caller=trigger_api.caller)
 
 RESPONSES: dict[int, Any] = {
     200: {
@@ -48,8 +49,7 @@ CATALOG = {"x-event-catalog": catalog_openapi_refs()}
     openapi_extensions=CATALOG,
 )
 def trigger(body: TriggerRequest, idempotency_key: trigger_api.IdempotencyKeyHeader = None) -> Response[Any]:
-    principal = trigger_api.caller(app.current_event.headers.get("authorization"))
-    outcome = trigger_api.trigger(principal, body, idempotency_key, app.lambda_context)
+    outcome = trigger_api.trigger(app.context["caller"], body, idempotency_key, app.lambda_context)
     return json_response(outcome.result, headers=trigger_api.response_headers(outcome))
 
 
@@ -62,8 +62,7 @@ def trigger(body: TriggerRequest, idempotency_key: trigger_api.IdempotencyKeyHea
 def trigger_batch(
     body: BatchTriggerRequest, idempotency_key: trigger_api.IdempotencyKeyHeader = None
 ) -> Response[Any]:
-    principal = trigger_api.caller(app.current_event.headers.get("authorization"))
-    outcome = trigger_api.trigger_batch(principal, body, idempotency_key, app.lambda_context)
+    outcome = trigger_api.trigger_batch(app.context["caller"], body, idempotency_key, app.lambda_context)
     return json_response(outcome.result, headers=trigger_api.response_headers(outcome))
 
 

@@ -14,7 +14,17 @@ from toolboxai_realtime.observability import logger, metrics, tracer
 app = create_app(max_body_bytes=webhooks.MAX_BODY_BYTES, verify_first=True)
 
 
-@app.post("/pusher/webhook")
+@app.post(
+    "/pusher/webhook",
+    summary="Pusher webhooks: presence and occupancy changes, client events",
+    responses={
+        200: {"description": "Processed: how many events were applied, stale or ignored."},
+        400: {"description": "A correctly signed body that is not a webhook delivery, or over a limit."},
+        401: {
+            "description": "Missing headers, unknown key, bad signature or stale time_ms (nothing applied)."
+        },
+    },
+)
 def pusher_webhook() -> Response[Any]:
     event = app.current_event
     body = read_body(event, max_bytes=webhooks.MAX_BODY_BYTES)

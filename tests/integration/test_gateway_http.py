@@ -24,11 +24,14 @@ def client() -> TestClient:
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
     [
-        ("GET", "/realtime/maintenance/a%0Ab", 404, "route_not_found"),  # quoted: was text/plain
+        # quoted: was Starlette's text/plain 404; API Gateway hands it to the function (no token: 401)
+        ("GET", "/realtime/maintenance/a%0Ab", 401, "missing_token"),
         ("GET", "/nope", 404, "route_not_found"),  # quoted: had no request_id
         ("GET", "/%0A", 404, "route_not_found"),
-        ("DELETE", "/health", 404, "route_not_found"),
+        ("DELETE", "/health", 405, "method_not_allowed"),
         ("PROPFIND", "/health", 405, "method_not_allowed"),
+        ("TRACE", "/realtime/maintenance/w1", 405, "method_not_allowed"),
+        ("PROPFIND", "/nope", 404, "route_not_found"),
     ],
 )
 def test_errors_of_the_gateway_itself_are_json_with_a_request_id(client, method, path, status, code):
@@ -38,7 +41,10 @@ def test_errors_of_the_gateway_itself_are_json_with_a_request_id(client, method,
     body = response.json()
     assert body["code"] == code
     assert body["message"]
+    assert body["request_id"]
     assert body["request_id"] == response.headers["apigw-requestid"]
+    if status == 405:
+        assert response.headers["allow"]
 
 
 def test_a_function_404_also_carries_the_request_id(client):

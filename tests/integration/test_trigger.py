@@ -154,6 +154,21 @@ def test_missing_or_invalid_token_is_401_with_www_authenticate(aws_tables, pushe
     assert not pusher.calls
 
 
+@pytest.mark.parametrize("path", ["/realtime/trigger", "/realtime/trigger/batch"])
+@pytest.mark.parametrize(
+    ("bearer", "status"), [(None, 401), ("not-a-jwt", 401), (token("u1", role="student"), 403)]
+)
+def test_the_token_is_checked_before_the_body_is_validated(aws_tables, pusher, path, bearer, status):
+    # Used to be 422 validation_error (Powertools validated the typed body before the route ran).
+    headers = {"content-type": "application/json"}
+    if bearer:
+        headers["authorization"] = f"Bearer {bearer}"
+    event = http_event("POST", path, body=b'{"channel": "x", "channels": ["y"]}', headers=headers)
+    answer, _, body = invoke(event)
+    assert answer == status, body
+    assert not pusher.calls
+
+
 def test_multi_channel_trigger_reaches_every_channel_in_one_call(aws_tables, pusher):
     channels = ["private-user-1", "private-user-2", "private-user-3"]
     status, _, body = post({"channels": channels, "event": "grade_posted", "data": GRADE})

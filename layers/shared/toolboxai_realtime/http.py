@@ -50,7 +50,12 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = bodies.MAX_FORM_FIELDS
 
 
-def create_app(max_body_bytes: int | None = None, *, verify_first: bool = False) -> APIGatewayHttpResolver:
+Caller = Callable[[str | None], Any]
+
+
+def create_app(
+    max_body_bytes: int | None = None, *, verify_first: bool = False, caller: Caller | None = None
+) -> APIGatewayHttpResolver:
     """A resolver with validation on, the parser limits of ``bodies`` on every body, and every error
     handler of the layer registered.
 
@@ -62,6 +67,10 @@ def create_app(max_body_bytes: int | None = None, *, verify_first: bool = False)
     parse is left to the route, so routes keep their own order (401 before 400 on the authenticated
     ones). ``verify_first=True`` leaves the check out, for a route that verifies a signature over the
     raw body before it parses anything (the webhook: ``bodies.loads`` applies the limits after it).
+
+    ``caller``, when given, is called with the ``Authorization`` header after the body limits and before
+    Powertools validates typed bodies, so a request without a valid token is a 401/403 whatever its
+    body (the token before the input, as on every other route); its result is ``app.context["caller"]``.
     """
     # A response that fails its own model raises ResponseValidationError (mapped to 500 below) instead
     # of Powertools' default, a RequestValidationError that reads as the client's 422.
@@ -74,7 +83,7 @@ def create_app(max_body_bytes: int | None = None, *, verify_first: bool = False)
         # Powertools runs its request validation ahead of every middleware of ours and parses form
         # bodies there without a field limit; it has no public hook in front of it, so the check rides
         # on that middleware (it runs for every route: validation is on for the whole resolver).
-        app._request_validation_middleware = _BoundedRequestValidation(max_body_bytes)
+        app._request_validation_middleware = _BoundedRequestValidation(max_body_bytes, caller)
     register_error_handlers(app)
     return app
 
@@ -97,14 +106,18 @@ def _bounded_json(max_body_bytes: int | None) -> Callable[[str], Any]:
 
 
 class _BoundedRequestValidation(OpenAPIRequestValidationMiddleware):
-    """Powertools' request validation with ``check_body_limits`` in front of it."""
+    """Powertools' request validation with ``check_body_limits`` (and the caller's token) in front of it."""
 
-    def __init__(self, max_body_bytes: int | None) -> None:  # the base class's __init__ does nothing
+    def __init__(self, max_body_bytes: int | None, caller: Caller | None) -> None:  # base: does nothing
         self.max_body_bytes = max_body_bytes
+        self.caller = caller
 
     def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
         if isinstance(app, APIGatewayHttpResolver):
             check_body_limits(app.current_event, self.max_body_bytes)
+            if self.caller is not None:
+                principal = self.caller(app.current_event.headers.get("authorization"))
+                app.context["caller"] = principal  # Powertools clears the context after each request
         return super().handler(app, next_middleware)
 
 
