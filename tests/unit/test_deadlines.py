@@ -83,3 +83,22 @@ def test_bounded_wraps_a_handler_in_an_invocation():
     handler({}, Context(60_000))
     assert seen[0] is not None
     assert 0 < seen[0] <= deadlines.WEBHOOK_BUDGET_SECONDS
+
+
+def test_a_jwks_fetch_gets_the_time_left(monkeypatch):
+    import jwt
+
+    from toolboxai_realtime import identity
+    from toolboxai_realtime.errors import UpstreamUnavailable
+
+    class Unreachable:
+        timeout: float | None = None
+
+        def get_signing_keys(self) -> None:
+            raise jwt.PyJWKClientConnectionError("unreachable")
+
+    client = Unreachable()
+    monkeypatch.setattr(identity, "_jwks_client", lambda url: client)
+    with deadlines.invocation(Context(10_000), 1.3), pytest.raises(UpstreamUnavailable):
+        identity._jwks_key({"kid": "k1"}, "RS256", "https://keys.example/jwks.json")
+    assert client.timeout == 1.25

@@ -30,6 +30,7 @@ import jwt
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
+from . import deadlines
 from .errors import ConfigurationError, Unauthorized, UpstreamUnavailable
 from .observability import count, logger
 from .secrets import jwt_secret
@@ -413,6 +414,8 @@ def _jwks_key(header: Mapping[str, Any], alg: str, url: str) -> jwt.PyJWK:
     if not isinstance(kid, str) or not kid:
         raise Unauthorized("The token does not name its signing key (kid header).", code="malformed_token")
     client = _jwks_client(url)
+    # A fetch (at most every five minutes) fits the invocation's time budget (toolboxai_realtime.deadlines).
+    client.timeout = deadlines.call_timeout(_JWKS_TIMEOUT_SECONDS)
     # Load the key set first so that an unreachable or broken JWKS (our problem) is told apart from a
     # kid that is not in it (the caller's problem).
     try:
