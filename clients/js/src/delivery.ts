@@ -14,6 +14,8 @@
  * - Every later `pusher:subscription_succeeded` (pusher-js re-subscribes after each reconnect) starts a
  *   catch-up: history after the last delivered id, page by page while `has_more`; live events that
  *   arrive meanwhile wait in a buffer and follow the missed ones, so callbacks see publish order.
+ * - A 404 `history_not_kept` (presence, encrypted and canary channels keep no history) ends history
+ *   reads for the channel, quietly: there is nothing to recover from.
  * - A 410 `history_expired` becomes `toolboxai:history_gap`; other history failures (after retries for
  *   network errors, 429 and 5xx) `toolboxai:history_error`; a refused subscription (401/403/429 in
  *   `pusher:subscription_error`) `toolboxai:auth_error`. The buffered live events are then delivered.
@@ -47,6 +49,8 @@ export interface DeliveryStats {
 }
 
 const EXPIRED = 'history_expired';
+/** The answer for a family that keeps no history (presence, encrypted, canary channels). */
+const NOT_KEPT = 'history_not_kept';
 
 function eventIdOf(data: unknown): string | undefined {
   if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
@@ -78,6 +82,8 @@ export class ChannelDelivery {
   private readonly buffer: Pending[] = [];
   private readonly emit: Emit;
   private closed = false;
+  /** False once the server said this channel's family keeps no history: no more history reads. */
+  private historyKept = true;
 
   constructor(
     private readonly channel: Channel,
@@ -156,10 +162,10 @@ export class ChannelDelivery {
     const generation = this.generation;
     const first = !this.subscribedBefore;
     this.subscribedBefore = true;
-    if (this.options.apiBase === undefined || first || this.lastId === undefined) {
+    if (this.options.apiBase === undefined || !this.historyKept || first || this.lastId === undefined) {
       // Nothing to recover from (a catch-up this subscription replaces may have left events waiting).
       this.flush();
-      if (first && this.options.apiBase !== undefined && this.options.anchor && this.lastId === undefined) {
+      if (first && this.options.apiBase !== undefined && this.historyKept && this.options.anchor && this.lastId === undefined) {
         void this.anchor(generation);
       }
       return;
@@ -241,6 +247,11 @@ export class ChannelDelivery {
   private reportFailure(error: unknown, after: string | undefined): void {
     const failure =
       error instanceof HistoryRequestError ? error : new HistoryRequestError(0, 'history_failed', String(error));
+    if (failure.status === 404 && failure.code === NOT_KEPT) {
+      // Not an error: this family has no history (README "Delivery guarantee"); de-duplication goes on.
+      this.historyKept = false;
+      return;
+    }
     if (failure.status === 410 && failure.code === EXPIRED && after !== undefined) {
       const gap: HistoryGapData = { channel: this.channel.name, after, code: failure.code, message: failure.message };
       this.emit('toolboxai:history_gap', gap);

@@ -342,6 +342,29 @@ describe('recovery across reconnects', () => {
   });
 });
 
+describe('families without history', () => {
+  it('stops reading history quietly after 404 history_not_kept (presence channels)', async () => {
+    const history = new FakeHistory();
+    const { client, fake } = makeClient(history);
+    const channel = client.subscribeToPresence('classroom-101');
+    const errors: unknown[] = [];
+    const got: string[] = [];
+    channel.bind('toolboxai:history_error', (e) => errors.push(e));
+    channel.bind('user_joined', (d) => got.push(d.event_id));
+    fake.serverSubscribed('presence-classroom-101', { me: '1', hash: { '1': {} } });
+    await settle();
+    fake.serverEvent('presence-classroom-101', 'user_joined', { user_id: '1', event_id: 'A' });
+    fake.dropAndReconnect();
+    fake.serverSubscribed('presence-classroom-101', { me: '1', hash: { '1': {} } });
+    fake.serverEvent('presence-classroom-101', 'user_joined', { user_id: '1', event_id: 'A' });
+    fake.serverEvent('presence-classroom-101', 'user_joined', { user_id: '1', event_id: 'B' });
+    await settle();
+    expect(history.requests).toHaveLength(1); // the anchor only
+    expect(errors).toEqual([]);
+    expect(got).toEqual(['A', 'B']);
+  });
+});
+
 describe('auth failures', () => {
   it.each([
     [401, 'unauthenticated'],

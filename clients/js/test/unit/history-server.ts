@@ -53,6 +53,9 @@ export class FakeHistory {
     const match = /^\/realtime\/channels\/([^/]+)\/history$/.exec(url.pathname);
     if (!match?.[1]) return Response.json({ code: 'not_found', message: 'no route' }, { status: 404 });
     const channel = decodeURIComponent(match[1]);
+    if (channel.startsWith('presence-')) {
+      return Response.json({ code: 'history_not_kept', message: 'This channel keeps no history.' }, { status: 404 });
+    }
     const limit = Number(url.searchParams.get('limit') ?? '100');
     const after = url.searchParams.get('after');
     const all = this.events.get(channel) ?? [];
