@@ -47,7 +47,7 @@ test: deps tools browser lint js ## install what is missing, lint, then run the 
 
 js-deps: $(JS)/node_modules/.installed ## install the TypeScript client's npm dependencies (npm ci in clients/js)
 
-js: deps js-deps ## the TypeScript client: generated types current, tsc --strict, unit tests, e2e against the local stack
+js: deps js-deps ## the TypeScript client: generated types current, tsc --strict, ESLint, unit tests, e2e against the local stack
 	cd $(JS) && npm run --silent check && npm run --silent test && npm run --silent test:e2e
 
 js-pack: js-deps ## build the TypeScript client's installable tarball (clients/js/toolboxai-realtime-*.tgz)

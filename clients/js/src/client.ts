@@ -99,12 +99,12 @@ export class ToolBoxAIPusher {
 
   /** Subscribes to a public channel, e.g. `content-generation` (the same object for the same name). */
   subscribeToPublic<N extends string>(channelName: N): TypedChannel<FamilyOf<N>> {
-    return this.subscribe(channelName) as unknown as TypedChannel<FamilyOf<N>>;
+    return this.subscribe(channelName);
   }
 
   /** Subscribes to `private-{channelName}`, e.g. `subscribeToPrivate(\`user-${userId}\`)`. */
   subscribeToPrivate<N extends string>(channelName: N): TypedChannel<FamilyOf<`private-${N}`>> {
-    return this.subscribe(`private-${channelName}`) as unknown as TypedChannel<FamilyOf<`private-${N}`>>;
+    return this.subscribe(`private-${channelName}`);
   }
 
   /** Subscribes to `presence-{channelName}`, e.g. `subscribeToPresence(\`classroom-${classId}\`)`. */

@@ -100,11 +100,11 @@ export async function fetchHistoryPage(request: HistoryRequest): Promise<History
   } catch (error) {
     throw new HistoryRequestError(0, 'network_error', `The history request failed: ${String(error)}`);
   }
-  let body: unknown = undefined;
+  let body: unknown;
   try {
     body = await response.json();
   } catch {
-    body = undefined;
+    // Not JSON (a proxy's HTML error page): the status alone decides.
   }
   if (response.status !== 200) {
     const code = isRecord(body) && typeof body['code'] === 'string' ? body['code'] : `http_${response.status}`;

@@ -55,6 +55,12 @@ function useChannel(
   const [subscribed, setSubscribed] = useState(false);
   const [error, setError] = useState<AuthErrorData | null>(null);
   const [gap, setGap] = useState<HistoryGapData | null>(null);
+  // The binder is a new function every render; the subscription's identity is (client, fullName), and
+  // the callbacks it binds read what changes between renders through refs.
+  const binder = useRef(bindAll);
+  useEffect(() => {
+    binder.current = bindAll;
+  });
   useEffect(() => {
     if (fullName === null) return undefined;
     const channel = client.retain(fullName);
@@ -72,7 +78,7 @@ function useChannel(
       setError(data);
     });
     on('toolboxai:history_gap', (data: HistoryGapData) => setGap(data));
-    for (const [event, cb] of bindAll(channel)) bound.push([event, cb]);
+    for (const [event, cb] of binder.current(channel)) bound.push([event, cb]);
     setSubscribed(channel.subscribed);
     const stopWatching = client.onConnectionStateChange((state) => {
       if (state !== 'connected') setSubscribed(false);
@@ -83,8 +89,6 @@ function useChannel(
       client.release(fullName);
       setSubscribed(false);
     };
-    // bindAll is a new function every render: the subscription's identity is (client, fullName), and
-    // the callbacks read what changes between renders through refs.
   }, [client, fullName]);
   return { subscribed, error, gap };
 }
@@ -121,7 +125,7 @@ export function useRealtimeNotifications(userId: string | null | undefined): Rea
   useEffect(() => setNotifications([]), [userId]);
   const { subscribed, error, gap } = useChannel(client, userId ? `private-user-${userId}` : null, (channel) =>
     bindEach(channel, [
-      ['personal_notification', ((data: RealtimeNotification) => setNotifications((prev) => [data, ...prev])) as Listener],
+      ['personal_notification', (data: RealtimeNotification) => setNotifications((prev) => [data, ...prev])],
     ]),
   );
   return { notifications, connected: subscribed, error, gap };
@@ -162,7 +166,7 @@ export function useContentGeneration(contentId?: string): ContentGenerationState
       cb: (data: Delivered<ContentGenerationUpdate>) => void,
     ): void => {
       typed.bind(event, cb);
-      pairs.push([event, cb as Listener]);
+      pairs.push([event, cb]);
     };
     on('generation_started', (data) => {
       if (!mine(data)) return;
@@ -244,22 +248,22 @@ export function usePresence(name: string | null, options: PresenceOptions = {}):
       setMe(typed.members.me);
     };
     const pairs: Array<[string, Listener]> = [
-      ['pusher:subscription_succeeded', refresh as Listener],
+      ['pusher:subscription_succeeded', refresh],
       [
         'pusher:member_added',
-        ((member: PresenceMember) => {
+        (member: PresenceMember) => {
           refresh();
           setJoined(member);
           callbacks.current.onJoin?.(member);
-        }) as Listener,
+        },
       ],
       [
         'pusher:member_removed',
-        ((member: PresenceMember) => {
+        (member: PresenceMember) => {
           refresh();
           setLeft(member);
           callbacks.current.onLeave?.(member);
-        }) as Listener,
+        },
       ],
     ];
     if (typed.subscribed) refresh();

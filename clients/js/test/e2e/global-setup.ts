@@ -10,7 +10,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stack = await startStack();
-  project.provide('stack', { base: stack.base, env: stack.env as Record<string, string> });
+  project.provide('stack', { base: stack.base, env: stack.env });
   return async () => {
     await stack.stop();
   };

@@ -78,7 +78,7 @@ content.bind('toolboxai:history_gap', (gap) => {
   void after;
 });
 // @ts-expect-error presence channels only
-content.members.count;
+void content.members.count;
 
 // Hooks return the documented shapes.
 export function Hooks() {

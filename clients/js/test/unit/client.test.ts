@@ -190,9 +190,7 @@ describe('recovery across reconnects', () => {
     fake.serverEvent(CH, before.event, before.data);
 
     // The socket drops; twenty events are published meanwhile.
-    const missed = Array.from({ length: 20 }, (_, i) =>
-      history.publish(CH, 'personal_notification', { type: 'message', title: 't', message: 'm', n: i + 1 }),
-    );
+    for (let n = 1; n <= 20; n += 1) history.publish(CH, 'personal_notification', { type: 'message', title: 't', message: 'm', n });
     fake.dropAndReconnect();
     fake.serverSubscribed(CH);
     // A live event published after the re-subscription, which history also has, arrives first.

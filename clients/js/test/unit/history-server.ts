@@ -40,7 +40,7 @@ export class FakeHistory {
   readonly fetch: typeof fetch = async (input, init) => {
     // A real request answers later: events published meanwhile are in the answer.
     await new Promise((resolve) => setTimeout(resolve, 0));
-    const url = new URL(String(input));
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
     const headers = Object.fromEntries(Object.entries((init?.headers ?? {}) as Record<string, string>));
     this.requests.push({ url, headers });
     const failure = this.failures.shift();
