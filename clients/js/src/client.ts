@@ -48,6 +48,8 @@ export interface ToolBoxAIPusherConfig {
   historyPageSize?: number;
   /** Waits before retrying a failed history read, in ms (default [500, 2000]: three tries). */
   historyRetryDelaysMs?: readonly number[];
+  /** Timeout of one history request in ms (default 10000); a timeout is retried like a network error. */
+  historyTimeoutMs?: number;
   /** Ask for the newest stored event id when a channel is first subscribed (default true with `apiBase`). */
   anchorOnSubscribe?: boolean;
   /** `fetch` for the history route (default: the global one). */
@@ -126,6 +128,7 @@ export class ToolBoxAIPusher {
       rememberIds: this.config.rememberIds ?? 1000,
       retryDelaysMs: this.config.historyRetryDelaysMs ?? [500, 2000],
       anchor: this.config.anchorOnSubscribe ?? true,
+      timeoutMs: this.config.historyTimeoutMs ?? 10_000,
     });
     return channel;
   }

@@ -38,6 +38,8 @@ export interface DeliveryOptions {
   retryDelaysMs: readonly number[];
   /** Anchor on the first subscription (see above). */
   anchor: boolean;
+  /** Timeout of one history request, in ms. */
+  timeoutMs: number;
 }
 
 /** Counters a test or a dashboard can read. */
@@ -194,6 +196,7 @@ export class ChannelDelivery {
           limit,
           headers: this.options.headers(),
           fetch: this.options.fetch,
+          timeoutMs: this.options.timeoutMs,
         });
       } catch (error) {
         const delay = delays[attempt];

@@ -48,6 +48,8 @@ export interface HistoryRequest {
   limit: number;
   headers: Record<string, string>;
   fetch: typeof fetch;
+  /** Give up after this many ms (a hung request must not hold live events back forever). */
+  timeoutMs: number;
 }
 
 /** The URL of one history page. */
@@ -88,7 +90,8 @@ export function parseHistoryPage(body: unknown): HistoryPage {
 /**
  * Reads one page of history.
  *
- * Raises `HistoryRequestError`: status 0 / `network_error` when there is no answer; the answer's status
+ * Raises `HistoryRequestError`: status 0 / `network_error` when there is no answer within `timeoutMs`
+ * (or no answer at all); the answer's status
  * and its error-model `code` (e.g. 410 `history_expired`, 401 `unauthorized`, 403, 429 with
  * `retryAfter`) for any non-200; `invalid_history_response` for a 200 whose body is not a history page.
  */
@@ -96,7 +99,11 @@ export async function fetchHistoryPage(request: HistoryRequest): Promise<History
   const url = historyUrl(request.apiBase, request.channel, request.after, request.limit);
   let response: Response;
   try {
-    response = await request.fetch(url, { method: 'GET', headers: { accept: 'application/json', ...request.headers } });
+    response = await request.fetch(url, {
+      method: 'GET',
+      headers: { accept: 'application/json', ...request.headers },
+      signal: AbortSignal.timeout(request.timeoutMs),
+    });
   } catch (error) {
     throw new HistoryRequestError(0, 'network_error', `The history request failed: ${String(error)}`);
   }

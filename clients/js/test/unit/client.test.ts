@@ -283,6 +283,27 @@ describe('recovery across reconnects', () => {
     expect(history.requests).toHaveLength(3);
   });
 
+  it('gives up on a history request that does not answer, and lets the held-back live events through', async () => {
+    const history = new FakeHistory();
+    const hung: typeof fetch = (_input, init) =>
+      new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+    const { client, fake } = makeClient(history, { anchorOnSubscribe: false, fetch: hung, historyTimeoutMs: 30, historyRetryDelaysMs: [] });
+    const channel = client.subscribeToPrivate('user-5');
+    const got: string[] = [];
+    const errors: Array<{ status: number; code: string }> = [];
+    channel.bind('personal_notification', (d) => got.push(d.message));
+    channel.bind('toolboxai:history_error', (e) => errors.push(e));
+    fake.serverSubscribed(CH);
+    fake.serverEvent(CH, 'personal_notification', { type: 'system', title: 't', message: 'seen', event_id: 'A' });
+    fake.dropAndReconnect();
+    fake.serverSubscribed(CH);
+    fake.serverEvent(CH, 'personal_notification', { type: 'system', title: 't', message: 'live', event_id: 'C' });
+    expect(got).toEqual(['seen']);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(errors.map((e) => [e.status, e.code])).toEqual([[0, 'network_error']]);
+    expect(got).toEqual(['seen', 'live']);
+  });
+
   it('reports a refused history read as toolboxai:history_error and keeps delivering live events', async () => {
     const history = new FakeHistory();
     const { client, fake } = makeClient(history, { anchorOnSubscribe: false });
