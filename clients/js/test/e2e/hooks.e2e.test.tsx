@@ -65,6 +65,19 @@ it('shows notifications, progress and presence from the stack, and lets go of ev
   await waitFor(() => expect(screen.getByTestId('joined').textContent).toBe('Bo'), { timeout: 15_000 });
   expect(screen.getByTestId('members').textContent?.split(',').sort()).toEqual(['Ada', 'Bo']);
 
+  // The socket drops; three notifications are published meanwhile; after the reconnect the list has
+  // each of them once, newest first, above the earlier ones.
+  client.pusher.disconnect();
+  await waitFor(() => expect(screen.getByTestId('connected').textContent).toBe('false'));
+  for (const message of ['third', 'fourth', 'fifth']) {
+    await publish(admin, `private-user-${userId}`, 'personal_notification', { type: 'message', title: 'T', message });
+  }
+  client.pusher.connect();
+  await waitFor(() => expect(screen.getByTestId('notifications').textContent).toBe('fifthfourththirdsecondfirst'), {
+    timeout: 20_000,
+  });
+  expect(screen.getByTestId('connected').textContent).toBe('true');
+
   view.unmount();
   expect(client.pusher.allChannels().map((c) => c.name)).toEqual([]);
 });
