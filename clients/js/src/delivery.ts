@@ -257,6 +257,10 @@ export class ChannelDelivery {
     }
     if (failure.status === 410 && failure.code === EXPIRED && after !== undefined) {
       const gap: HistoryGapData = { channel: this.channel.name, after, code: failure.code, message: failure.message };
+      // The app reloads its state now; the next recovery starts from the newest stored event, not from
+      // an id that will never be found again (unless a live event comes first).
+      this.lastId = undefined;
+      if (this.options.anchor) void this.anchor(this.generation);
       this.emit('toolboxai:history_gap', gap);
       return;
     }

@@ -260,6 +260,34 @@ describe('recovery across reconnects', () => {
     await settle();
     expect(gaps).toEqual([{ channel: CH, after: seen.event_id, code: 'history_expired', message: expect.any(String) }]);
     expect(got).toEqual(['seen', 'live']);
+    expect(client.lastEventId(CH)).toBe(live.event_id);
+  });
+
+  it('after a gap on a quiet channel, recovers later events from the newest stored one', async () => {
+    const history = new FakeHistory();
+    const { client, fake } = makeClient(history);
+    const channel = client.subscribeToPrivate('user-5');
+    const got: string[] = [];
+    const gaps: unknown[] = [];
+    channel.bind('personal_notification', (d) => got.push(d.message));
+    channel.bind('toolboxai:history_gap', (gap) => gaps.push(gap));
+    fake.serverSubscribed(CH);
+    await settle();
+    const seen = history.publish(CH, 'personal_notification', { type: 'system', title: 't', message: 'seen' });
+    fake.serverEvent(CH, seen.event, seen.data);
+    const lost = history.publish(CH, 'personal_notification', { type: 'system', title: 't', message: 'lost' });
+    history.expireThrough(CH, seen.event_id);
+    fake.dropAndReconnect();
+    fake.serverSubscribed(CH);
+    await settle();
+    expect(gaps).toHaveLength(1);
+    expect(client.lastEventId(CH)).toBe(lost.event_id); // the anchor after the gap
+    history.publish(CH, 'personal_notification', { type: 'system', title: 't', message: 'later' });
+    fake.dropAndReconnect();
+    fake.serverSubscribed(CH);
+    await settle();
+    expect(got).toEqual(['seen', 'later']);
+    expect(gaps).toHaveLength(1);
   });
 
   it('retries a history read that failed with 503 or 429, then recovers', async () => {
