@@ -70,7 +70,11 @@ def test_reconcile_runs_every_five_minutes_one_at_a_time():
     ("function", "grants", "secrets"),
     [
         ("WebhookFunction", {("dynamodb:UpdateItem", "table")}, {"PusherSecretName"}),
-        ("ChannelsFunction", {("dynamodb:Query", "table"), ("dynamodb:Query", "index")}, {"JwtSecretName"}),
+        (
+            "ChannelsFunction",
+            {("dynamodb:Query", "table"), ("dynamodb:Query", "index"), ("dynamodb:Query", "history")},
+            {"JwtSecretName"},
+        ),
         (
             "ReconcileFunction",
             {("dynamodb:Query", "index"), ("dynamodb:UpdateItem", "table")},
@@ -91,6 +95,8 @@ def test_each_function_gets_only_the_actions_it_uses(function, grants, secrets):
                     found.add((action, "table"))
                 elif resource == {"Fn::Sub": "${PresenceTable.Arn}/index/" + presence.INDEX_NAME}:
                     found.add((action, "index"))
+                elif resource == {"Fn::GetAtt": ["HistoryTable", "Arn"]}:
+                    found.add((action, "history"))
                 else:
                     found.add((action, str(resource)))
     assert found == grants

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 import responses
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from tests.conftest import gateway, load_event, reset_caches
 from toolboxai_realtime import maintenance
@@ -250,7 +251,8 @@ def test_a_pusher_failure_fails_the_run_and_the_next_run_sends_the_alert_exactly
     start = T0 + 86400
     window = create(clock, start, lead_minutes=[15])
     with responses.RequestsMock() as mock:
-        mock.post(EVENTS_URL, body=requests.ConnectionError("refused"))
+        refused = NewConnectionError(None, "[Errno 111] Connection refused")  # type: ignore[arg-type]
+        mock.post(EVENTS_URL, body=requests.ConnectionError(MaxRetryError(None, EVENTS_URL, refused)))
         with pytest.raises(MaintenanceAlertFailed):
             send_due_alerts(clock=clock.at(start - 15 * MIN))
     assert failures == ["MaintenanceAlertFailures"]

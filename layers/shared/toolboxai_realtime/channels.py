@@ -328,6 +328,7 @@ class ChannelFamily:
     kind: ChannelKind
     rule: Rule
     client_events: bool = False
+    history: bool = False
     id: str = field(init=False)
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
@@ -340,6 +341,8 @@ class ChannelFamily:
             raise ValueError(f"{self.template!r} does not produce valid channel names")
         if self.client_events and self.kind in (ChannelKind.PUBLIC, ChannelKind.ENCRYPTED):
             raise ValueError(f"Pusher has no client events on {self.kind} channels ({self.template!r})")
+        if self.history and self.kind is ChannelKind.ENCRYPTED:
+            raise ValueError(f"Encrypted channels keep no plaintext at rest: no history ({self.template!r})")
         object.__setattr__(self, "id", self.template.split("-{", 1)[0])
         object.__setattr__(self, "pattern", _compile(self.template))
 
@@ -358,12 +361,12 @@ PUBLIC, PRIVATE, PRESENCE, ENCRYPTED = (
 
 # fmt: off
 CHANNELS: tuple[ChannelFamily, ...] = (
-    #             template                              kind       who may subscribe   client events
-    ChannelFamily("dashboard-updates",                  PUBLIC,    anyone),
-    ChannelFamily("content-generation",                 PUBLIC,    anyone),
-    ChannelFamily("agent-status",                       PUBLIC,    anyone),
-    ChannelFamily("private-user-{user_id}",             PRIVATE,   own_user),
-    ChannelFamily("private-class-{class_id}",           PRIVATE,   in_class_or_admin),
+    #             template                              kind       who may subscribe   client events / history
+    ChannelFamily("dashboard-updates",                  PUBLIC,    anyone,             history=True),
+    ChannelFamily("content-generation",                 PUBLIC,    anyone,             history=True),
+    ChannelFamily("agent-status",                       PUBLIC,    anyone,             history=True),
+    ChannelFamily("private-user-{user_id}",             PRIVATE,   own_user,           history=True),
+    ChannelFamily("private-class-{class_id}",           PRIVATE,   in_class_or_admin,  history=True),
     ChannelFamily("presence-classroom-{class_id}",      PRESENCE,  in_class_or_admin,  client_events=True),
     ChannelFamily("presence-lesson-{lesson_id}",        PRESENCE,  in_lesson_or_admin, client_events=True),
     ChannelFamily("private-encrypted-user-{user_id}",   ENCRYPTED, own_user),
@@ -373,7 +376,15 @@ CHANNELS: tuple[ChannelFamily, ...] = (
 # fmt: on
 """The policy. Client events are on only where people work together live (the presence channels);
 announcements and personal channels are server-to-client. Pusher offers none on encrypted channels.
-``private-canary-{run_id}`` is the delivery canary's channel, one per run (``toolboxai_realtime.canary``)."""
+``private-canary-{run_id}`` is the delivery canary's channel, one per run (``toolboxai_realtime.canary``).
+
+History (``GET /realtime/channels/{channel}/history``, kept for ``HISTORY_RETENTION``) is on for the
+server-to-client families, where a missed event is a missed grade, assignment or status. It is off for:
+the presence channels (most of their traffic is ``client-`` events, which go socket to socket through
+Pusher and never pass through this service, so a history would be partial; who is there is the members
+API's job); the encrypted channels (end-to-end encryption means no plaintext at rest, and a ciphertext
+history would hand out what only the two ends should read for as long as it is kept: no history); and the
+canary's per-run probe channels (nobody reads them back)."""
 
 FAMILIES: Mapping[str, ChannelFamily] = MappingProxyType({family.id: family for family in CHANNELS})
 """Family id -> family (read-only)."""
@@ -394,6 +405,7 @@ class Channel:
     kind: ChannelKind
     params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     client_events: bool = False
+    history: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -431,7 +443,9 @@ def parse_channel(name: str) -> Channel:
     for family in CHANNELS:
         params = family.match(name)
         if params is not None:
-            return Channel(name, family.id, family.kind, MappingProxyType(params), family.client_events)
+            return Channel(
+                name, family.id, family.kind, MappingProxyType(params), family.client_events, family.history
+            )
     return Channel(name, None, _kind_of(name))
 
 
