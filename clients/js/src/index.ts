@@ -19,6 +19,7 @@ export type {
   ContentGenerationUpdate,
   DashboardMessage,
   DashboardNotification,
+  DeliveredEvent,
   EventCatalog,
   HelpRequested,
   LessonProgressShared,

@@ -4,7 +4,7 @@
  * (`EventCatalog`, generated from `schema/catalog.schema.json`).
  */
 import type { Channel, PresenceChannel } from 'pusher-js';
-import type { EventCatalog } from './generated/catalog.js';
+import type { DeliveredEvent, EventCatalog } from './generated/catalog.js';
 
 /** A channel family id, as in the catalog (`private-user`, `content-generation`, …). */
 export type Family = keyof EventCatalog;
@@ -31,11 +31,12 @@ export type FamilyOf<N extends string> = N extends 'dashboard-updates' | 'conten
                 ? 'presence-lesson'
                 : undefined;
 
-/** What every delivered event's data carries besides its catalog fields (CONTRACT.md "Delivery"). */
-export interface DeliveryFields {
-  /** Unique per publish, the same on every channel of one publish and on its retries; sorts by time. */
-  event_id: string;
-}
+/**
+ * What every delivered event's data carries besides its catalog fields (CONTRACT.md "Delivery";
+ * `DeliveredEvent` in the catalog schema): `event_id`, unique per publish, the same on every channel of
+ * one publish and on its retries, sorting by publish time.
+ */
+export type DeliveryFields = DeliveredEvent;
 
 /** The data of a catalog event as a bound callback receives it. */
 export type Delivered<T> = T & DeliveryFields;

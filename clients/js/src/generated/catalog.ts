@@ -735,6 +735,15 @@ export interface UserNotification {
   type: Type2;
   [k: string]: unknown;
 }
+/**
+ * What every delivered event's data carries besides its model's fields. event_id is set by the server (a publisher may not supply it): a ULID, unique, sorting by publish time, the same on every channel of one publish and on any retry of it.
+ *
+ * This interface was referenced by `EventCatalog`'s JSON-Schema
+ * via the `definition` "DeliveredEvent".
+ */
+export interface DeliveredEvent {
+  event_id: string;
+}
 
 /** Pusher's limit on one event's data, in bytes of its UTF-8 JSON (x-max-data-bytes). */
 export const MAX_DATA_BYTES = 10240;
