@@ -110,6 +110,7 @@ describe('exactly once across reconnects', () => {
     await publishing;
     await until(() => got.length >= 31, 'all thirty-one events', 40_000);
     expect(got).toEqual(Array.from({ length: 31 }, (_, n) => n));
+    expect(client.deliveryStats('content-generation')?.recoveries).toBeGreaterThanOrEqual(1);
   });
 
   it('hands an event whose event_id is delivered twice to the callback once', async () => {
