@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { act, cleanup, render, renderHook } from '@testing-library/react';
-import type { ReactNode } from 'react';
+import { StrictMode, type ReactNode } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('pusher-js', () => import('./fake-pusher.js'));
@@ -110,6 +110,20 @@ describe('useRealtimeNotifications', () => {
     view.unmount();
     expect(fake.unsubscribed).toEqual(['private-user-5']);
     expect(FakePusher.instances).toHaveLength(1);
+  });
+
+  it('works under StrictMode (effects mounted, cleaned up and mounted again)', () => {
+    const strict = ({ children }: { children?: ReactNode }) => (
+      <StrictMode>
+        <ToolBoxAIProvider client={client}>{children}</ToolBoxAIProvider>
+      </StrictMode>
+    );
+    const { result, unmount } = renderHook(() => useRealtimeNotifications('5'), { wrapper: strict });
+    act(() => fake.serverSubscribed('private-user-5'));
+    act(() => fake.serverEvent('private-user-5', 'personal_notification', note('once', 'a')));
+    expect(result.current.notifications.map((n) => n.message)).toEqual(['once']);
+    unmount();
+    expect(fake.channels.has('private-user-5')).toBe(false);
   });
 
   it('needs a provider', () => {
