@@ -21,8 +21,8 @@ import responses
 
 from tests.conftest import http_event, invoke
 from toolboxai_realtime import event_ids, history, idempotency, publisher
-from toolboxai_realtime.errors import BadRequest, Gone, NotFound
-from toolboxai_realtime.event_ids import EventIdGenerator
+from toolboxai_realtime.errors import BadRequest, Gone, NotFound, PublishOutcomeUnknown
+from toolboxai_realtime.event_ids import EventIdGenerator, Reuse
 from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.publisher import Publisher
 
@@ -396,3 +396,37 @@ def test_presence_channels_keep_no_history_even_when_published(pusher, aws_table
     assert status == 200
     assert len(pusher.calls) == 1
     assert aws_tables.scan(TableName="HistoryTable")["Items"] == []
+
+
+def test_a_refused_retry_of_an_unknown_outcome_leaves_its_history(aws_tables):
+    # The first attempt may have been delivered: its history is the only copy a disconnected client can
+    # still get, so a retry that Pusher refuses must not remove it.
+    with responses.RequestsMock() as slow:
+        slow.post(EVENTS_URL, body=requests.exceptions.ReadTimeout("no answer"))
+        (event_id,) = trigger(grade(1), key="k-refused-retry")[2]["details"]["event_ids"]
+    with responses.RequestsMock() as refusing:
+        refusing.post(EVENTS_URL, status=404)
+        status, _, body = trigger(grade(1), key="k-refused-retry")
+    assert (status, body["code"]) == (502, "pusher_error")
+    assert [e["event_id"] for e in read("private-user-u1", student())[2]["events"]] == [event_id]
+
+
+def test_a_refused_first_attempt_with_a_key_is_removed_from_history(aws_tables):
+    with responses.RequestsMock() as refusing:
+        refusing.post(EVENTS_URL, status=404)
+        assert trigger(grade(1), key="k-refused-first")[0] == 502
+    assert read("private-user-u1", student())[2]["events"] == []
+
+
+def test_the_python_publisher_retries_an_unknown_outcome_under_the_same_id(aws_tables):
+    pub = Publisher(rate_limit=False)
+    with responses.RequestsMock() as slow:
+        slow.post(EVENTS_URL, body=requests.exceptions.ReadTimeout("no answer"))
+        with pytest.raises(PublishOutcomeUnknown) as info:
+            pub.notify_user("u1", GRADE)
+    ids = info.value.details["event_ids"]
+    with responses.RequestsMock() as up:
+        up.post(EVENTS_URL, json={})
+        result = pub.trigger("private-user-u1", "personal_notification", GRADE, id_source=Reuse(ids))
+        assert delivered(up)[0]["event_id"] == ids[0]
+    assert result.event_ids == ids

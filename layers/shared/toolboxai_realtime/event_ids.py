@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from ulid import ULID, LaxMonotonicPolicy, ULIDGenerator
@@ -30,6 +30,7 @@ __all__ = [
     "EVENT_ID_LENGTH",
     "EVENT_ID_PATTERN",
     "EventIdGenerator",
+    "Reuse",
     "floor_id",
     "is_event_id",
     "milliseconds",
@@ -77,6 +78,26 @@ class EventIdGenerator:
     def many(self, count: int) -> list[str]:
         """``count`` new event ids, in increasing order."""
         return [self.new() for _ in range(count)]
+
+
+class Reuse:
+    """An id source (``Publisher.trigger(..., id_source=Reuse(ids))``) that gives ``ids`` again: the
+    retry of a publish whose outcome was unknown, under its first ids.
+
+    ``reused`` tells the publisher these ids may already have been delivered, so a refused retry leaves
+    their history in place (it may be the only copy a disconnected client can still get).
+    """
+
+    reused = True
+
+    def __init__(self, ids: Sequence[str], *, reused: bool = True) -> None:
+        self.ids = list(ids)
+        self.reused = reused
+
+    def __call__(self, size: int) -> list[str]:
+        if size != len(self.ids):
+            raise ValueError(f"{len(self.ids)} event ids kept, {size} events to publish")
+        return list(self.ids)
 
 
 _default: EventIdGenerator | None = None

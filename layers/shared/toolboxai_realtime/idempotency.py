@@ -39,7 +39,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from .errors import BadRequest, Conflict, UpstreamUnavailable, ValidationFailed
-from .event_ids import new_event_ids
+from .event_ids import Reuse, new_event_ids
 from .observability import count, logger
 from .stores.idempotency_records import fingerprint, persistence_layer, reserve_event_ids
 
@@ -187,27 +187,34 @@ def event_ids_for(
     """An id source for ``Publisher`` that reuses the event ids kept under ``(scope, key, owner)``.
 
     Called with the number of events, it mints that many ids and keeps them under the key unless ids are
-    already kept there, and returns the kept ones. Raises ``ValidationFailed`` (422,
-    ``idempotency_key_reused``) when the kept ids belong to another payload, and ``UpstreamUnavailable``
-    (503, ``idempotency_store_unavailable``).
+    already kept there, and returns the kept ones (then marked ``reused``: an earlier attempt may have
+    delivered them). Raises ``ValidationFailed`` (422, ``idempotency_key_reused``) when the kept ids
+    belong to another payload, and ``UpstreamUnavailable`` (503, ``idempotency_store_unavailable``).
     """
-    name = json.dumps([scope, key, owner], separators=(",", ":"))
-    payload_hash = fingerprint(dict(payload))
+    return _KeptIds(scope, json.dumps([scope, key, owner], separators=(",", ":")), fingerprint(dict(payload)))
 
-    def source(count_: int) -> list[str]:
-        fresh = new_event_ids(count_)
-        kept = reserve_event_ids(name, payload_hash, fresh, expires_after_seconds=EXPIRES_AFTER_SECONDS)
-        if kept.payload_hash != payload_hash or len(kept.event_ids) != count_:
+
+class _KeptIds(Reuse):
+    def __init__(self, scope: str, name: str, payload_hash: str) -> None:
+        super().__init__([], reused=False)
+        self.scope, self.name, self.payload_hash = scope, name, payload_hash
+
+    def __call__(self, size: int) -> list[str]:
+        fresh = new_event_ids(size)
+        kept = reserve_event_ids(
+            self.name, self.payload_hash, fresh, expires_after_seconds=EXPIRES_AFTER_SECONDS
+        )
+        if kept.payload_hash != self.payload_hash or len(kept.event_ids) != size:
             raise ValidationFailed(
                 f"This {HEADER} was already used with a different request; use a new key for a new request.",
                 code="idempotency_key_reused",
             )
-        if kept.event_ids != fresh:  # a retry after a failure: publish again under the first ids
-            logger.info("event ids reused", extra={"scope": scope, "event_ids": kept.event_ids})
-            count("EventIdsReused", scope=scope)
-        return kept.event_ids
-
-    return source
+        self.ids = kept.event_ids
+        self.reused = kept.event_ids != fresh
+        if self.reused:  # a retry after a failure: publish again under the first ids
+            logger.info("event ids reused", extra={"scope": self.scope, "event_ids": kept.event_ids})
+            count("EventIdsReused", scope=self.scope)
+        return list(kept.event_ids)
 
 
 def clear_caches() -> None:

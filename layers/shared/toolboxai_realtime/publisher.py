@@ -389,8 +389,9 @@ class Publisher:
         """Publish ``event`` with ``data`` on one channel or several (at most 100), in one Pusher call.
 
         ``socket_id`` excludes that connection (the sender's own) from the recipients. ``id_source``
-        gives the event id (default: a new one); pass the same ids to retry a publish whose outcome was
-        unknown, so that receivers can drop what they already have. The result lists the id
+        gives the event id (default: a new one); ``id_source=event_ids.Reuse(exc.details["event_ids"])``
+        retries a publish whose outcome was unknown under its first ids, so that receivers can drop what
+        they already have. The result lists the id
         (``event_ids``). Raises ``InvalidChannel``/``BadRequest`` (400), ``ValidationFailed`` (422),
         ``PayloadTooLarge`` (413), ``RateLimited`` (429), ``UpstreamUnavailable`` (502/503: nothing was
         published), ``PublishOutcomeUnknown`` (504: it may have been), ``ConfigurationError`` (503).
@@ -400,7 +401,7 @@ class Publisher:
             checked = _check(names, event, data, socket_id)
             (event_id,) = _ids(id_source, 1)
             prepared = _prepare(checked, event_id)
-        return self._publish([prepared], batch=False)
+        return self._publish([prepared], batch=False, reused=_reused(id_source))
 
     def trigger_batch(
         self,
@@ -436,7 +437,7 @@ class Publisher:
                     prepared.append(_prepare(one, event_id))
                 except RealtimeError as exc:
                     raise _at_index(index, exc) from exc
-        return self._publish(prepared, batch=True)
+        return self._publish(prepared, batch=True, reused=_reused(id_source))
 
     def history(
         self, channel: str, *, after: str | None = None, limit: int = history_api.DEFAULT_LIMIT
@@ -526,7 +527,7 @@ class Publisher:
     # --- the one publish path
 
     @tracer.capture_method
-    def _publish(self, prepared: Sequence[_Prepared], *, batch: bool) -> PublishResult:
+    def _publish(self, prepared: Sequence[_Prepared], *, batch: bool, reused: bool) -> PublishResult:
         publish_id = uuid.uuid4().hex
         ids = [item.event_id for item in prepared]
         kept = [entry for item in prepared for entry in item.history()]
@@ -549,7 +550,9 @@ class Publisher:
             raise _unknown(publish_id, ids, batch, exc.code) from exc
         except RealtimeError as exc:
             # Nothing went out: take the events out of history again, or say the outcome is unknown.
-            if kept:
+            # Not for reused ids: an earlier attempt may have delivered them, and their history is then
+            # the only copy a disconnected client can still get.
+            if kept and not reused:
                 try:
                     history_store.delete(kept)
                 except UpstreamUnavailable as cleanup:
@@ -618,6 +621,11 @@ def _unknown(publish_id: str, ids: list[str], batch: bool, reason: str) -> Publi
     )
     count("PublishFailures", reason=PublishOutcomeUnknown.default_code)
     return PublishOutcomeUnknown(details={"event_ids": ids})
+
+
+def _reused(source: IdSource | None) -> bool:
+    """Whether ``source`` gave ids that may have been published before (``event_ids.Reuse``)."""
+    return getattr(source, "reused", False) is True
 
 
 def _ids(source: IdSource | None, count_: int) -> list[str]:
