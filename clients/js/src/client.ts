@@ -56,8 +56,8 @@ export interface ToolBoxAIPusherConfig {
   fetch?: typeof fetch;
 }
 
-/** pusher-js connection states (`initialized`, `connecting`, `connected`, `unavailable`, `failed`, `disconnected`). */
-export type ConnectionState = string;
+/** pusher-js 8 connection states (`initialized`, then what ConnectionManager.updateState sets). */
+export type ConnectionState = 'initialized' | 'connecting' | 'connected' | 'unavailable' | 'failed' | 'disconnected';
 
 export class ToolBoxAIPusher {
   /** The underlying pusher-js client, for what this class does not wrap (`signin()`, `connection`). */
@@ -170,7 +170,7 @@ export class ToolBoxAIPusher {
 
   /** The pusher-js connection state. */
   get connectionState(): ConnectionState {
-    return this.pusher.connection.state;
+    return this.pusher.connection.state as ConnectionState;
   }
 
   /** Calls `listener` with every new connection state; returns the function that stops it. */
