@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+import responses
 
 from local_stack.config import LOCAL_DEFAULTS
 from local_stack.dynamo import create_tables
@@ -19,6 +20,9 @@ from local_stack.template import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
+# The Pusher HTTP API of the local defaults (soketi's address, app 1001), as the SDK calls it.
+EVENTS_URL = "http://127.0.0.1:6001/apps/1001/events"
+BATCH_URL = "http://127.0.0.1:6001/apps/1001/batch_events"
 
 # The local configuration, with metrics off (EMF lines on stdout would only add noise to test output).
 os.environ.update({k: v for k, v in LOCAL_DEFAULTS.items() if k not in os.environ})
@@ -153,3 +157,12 @@ def load_event(name: str) -> dict[str, Any]:
 
 def lambda_context(name: str = "test") -> LocalContext:
     return LocalContext(function_name=name, aws_request_id="test-request")
+
+
+@pytest.fixture
+def pusher() -> Iterator[responses.RequestsMock]:
+    """The Pusher HTTP API, answering every trigger and batch with 200 (``mock.calls`` lists them)."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.post(EVENTS_URL, json={})
+        mock.post(BATCH_URL, json={})
+        yield mock

@@ -20,15 +20,13 @@ import pytest
 import requests
 import responses
 
-from tests.conftest import http_event, invoke
+from tests.conftest import EVENTS_URL, http_event, invoke
 from toolboxai_realtime import event_ids, history, idempotency, publisher
 from toolboxai_realtime.errors import BadRequest, Gone, NotFound, PublishOutcomeUnknown
 from toolboxai_realtime.event_ids import EventIdGenerator, Reuse
 from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.publisher import Publisher
 
-EVENTS_URL = "http://127.0.0.1:6001/apps/1001/events"
-BATCH_URL = "http://127.0.0.1:6001/apps/1001/batch_events"
 GRADE = {"type": "grade", "title": "New Grade Posted", "message": "Your math quiz has been graded"}
 NOTIFICATION = {"type": "success", "message": "System update completed", "timestamp": "2024-01-01T12:00:00Z"}
 HELP = {
@@ -46,14 +44,6 @@ def _fresh(aws_tables: Any) -> Iterator[None]:
     yield
     idempotency.clear_caches()
     publisher.default_publisher.cache_clear()
-
-
-@pytest.fixture
-def pusher() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(EVENTS_URL, json={})
-        mock.post(BATCH_URL, json={})
-        yield mock
 
 
 def admin() -> str:

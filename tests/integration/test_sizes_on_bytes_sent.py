@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-import responses
 
 from tests.conftest import http_event, invoke
 from toolboxai_realtime import idempotency, publisher
@@ -26,8 +25,6 @@ from toolboxai_realtime.catalog import MAX_EVENT_DATA_BYTES, encoded_size
 from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.publisher import Publisher
 
-EVENTS_URL = "http://127.0.0.1:6001/apps/1001/events"
-BATCH_URL = "http://127.0.0.1:6001/apps/1001/batch_events"
 EVENT_ID_BYTES = len(',"event_id":"01M8NNE7XZ72ZRS2F3Q212FTKV"')
 ASTRAL = ["🎉", "😀", "𝄞", "𠜎", "🏳️‍🌈"]  # emoji, musical symbol, CJK extension B, a ZWJ sequence
 
@@ -38,14 +35,6 @@ def _fresh(aws_tables: Any) -> Iterator[None]:
     publisher.default_publisher.cache_clear()
     yield
     publisher.default_publisher.cache_clear()
-
-
-@pytest.fixture
-def pusher() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(EVENTS_URL, json={})
-        mock.post(BATCH_URL, json={})
-        yield mock
 
 
 def quoted_case(message: str = "Deployed 🎉") -> dict[str, Any]:

@@ -17,13 +17,19 @@ import requests
 import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from tests.conftest import ROOT, client_events, http_event, invoke, load_event, reset_caches
+from tests.conftest import (
+    BATCH_URL,
+    EVENTS_URL,
+    ROOT,
+    client_events,
+    http_event,
+    invoke,
+    load_event,
+    reset_caches,
+)
 from toolboxai_realtime import idempotency, publisher
 from toolboxai_realtime.catalog import EVENTS, MAX_EVENT_DATA_BYTES, encoded_size
 from toolboxai_realtime.identity import mint_dev_token
-
-EVENTS_URL = "http://127.0.0.1:6001/apps/1001/events"
-BATCH_URL = "http://127.0.0.1:6001/apps/1001/batch_events"
 
 # The documentation's example, exactly as written there.
 DOC_EXAMPLE: dict[str, Any] = {
@@ -43,14 +49,6 @@ def _fresh_publisher_caches() -> Iterator[None]:
     yield
     idempotency.clear_caches()
     publisher.default_publisher.cache_clear()
-
-
-@pytest.fixture
-def pusher() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(EVENTS_URL, json={})
-        mock.post(BATCH_URL, json={})
-        yield mock
 
 
 @pytest.fixture

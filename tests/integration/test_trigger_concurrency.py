@@ -8,21 +8,18 @@ Pusher is mocked; every accepted publish must reach it exactly once, every refus
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import boto3
 import pytest
-import responses
 
 from toolboxai_realtime import aws, publisher
 from toolboxai_realtime.errors import RateLimited
 from toolboxai_realtime.publisher import Publisher
 from toolboxai_realtime.stores import trigger_limits
 
-EVENTS_URL = "http://127.0.0.1:6001/apps/1001/events"
-BATCH_URL = "http://127.0.0.1:6001/apps/1001/batch_events"
 GRADE = {"type": "grade", "title": "New Grade Posted", "message": "Your math quiz has been graded"}
 NOW = 1_000_000.0  # every racer in the same window, wherever the wall clock is
 
@@ -30,14 +27,6 @@ NOW = 1_000_000.0  # every racer in the same window, wherever the wall clock is
 @pytest.fixture
 def frozen_window(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(trigger_limits, "consume", partial(trigger_limits.consume, clock=lambda: NOW))
-
-
-@pytest.fixture
-def pusher() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(EVENTS_URL, json={})
-        mock.post(BATCH_URL, json={})
-        yield mock
 
 
 def race(n: int, attempt: Callable[[int], object]) -> list[bool]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from http.client import RemoteDisconnected
 from typing import Any
 
@@ -19,7 +18,7 @@ from nacl.secret import SecretBox
 from pusher.crypto import generate_shared_secret
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from tests.conftest import reset_caches
+from tests.conftest import BATCH_URL, EVENTS_URL, reset_caches
 from toolboxai_realtime import publisher
 from toolboxai_realtime.catalog import MAX_EVENT_DATA_BYTES, encoded_size
 from toolboxai_realtime.errors import (
@@ -35,19 +34,8 @@ from toolboxai_realtime.errors import (
 from toolboxai_realtime.event_ids import is_event_id
 from toolboxai_realtime.publisher import BatchEvent, Publisher, TriggerRequest
 
-EVENTS_URL = "http://127.0.0.1:6001/apps/1001/events"
-BATCH_URL = "http://127.0.0.1:6001/apps/1001/batch_events"
-
 NOTIFICATION = {"type": "success", "message": "System update completed", "timestamp": "2024-01-01T12:00:00Z"}
 GRADE = {"type": "grade", "title": "New Grade Posted", "message": "Your math quiz has been graded"}
-
-
-@pytest.fixture
-def pusher() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(EVENTS_URL, json={})
-        mock.post(BATCH_URL, json={})
-        yield mock
 
 
 @pytest.fixture(autouse=True)
