@@ -1,4 +1,5 @@
-"""GET /realtime/channels and GET /realtime/channels/{channel}/members: occupancy for dashboards."""
+"""GET /realtime/channels, GET /realtime/channels/{channel}/members: occupancy for dashboards; and
+GET /realtime/classes/{class_id}/connected: which students of a class are connected now (the class watch)."""
 
 from typing import Any
 from urllib.parse import unquote
@@ -29,6 +30,11 @@ def list_channels() -> Response[Any]:
 def channel_members(channel: str) -> Response[Any]:
     # API Gateway hands the path segment over still percent-encoded; '%' is not a channel character.
     return json_response(presence.channel_members(_caller(), unquote(channel)))
+
+
+@app.get("/realtime/classes/<class_id>/connected")
+def class_connected(class_id: str) -> Response[Any]:
+    return json_response(presence.class_connected(_caller(), unquote(class_id)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

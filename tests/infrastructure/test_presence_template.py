@@ -70,7 +70,11 @@ def test_reconcile_runs_every_five_minutes_one_at_a_time():
     ("function", "grants", "secrets"),
     [
         ("WebhookFunction", {("dynamodb:UpdateItem", "table")}, {"PusherSecretName"}),
-        ("ChannelsFunction", {("dynamodb:Query", "table"), ("dynamodb:Query", "index")}, {"JwtSecretName"}),
+        (
+            "ChannelsFunction",
+            {("dynamodb:Query", "table"), ("dynamodb:Query", "index"), ("dynamodb:BatchGetItem", "table")},
+            {"JwtSecretName"},
+        ),
         (
             "ReconcileFunction",
             {("dynamodb:Query", "index"), ("dynamodb:UpdateItem", "table")},

@@ -35,11 +35,13 @@ message; nothing returns ``False``. Metrics: ``EventsPublished`` (by channel fam
 from __future__ import annotations
 
 import operator
+import re
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, reduce
+from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, TypeAdapter, model_validator
@@ -50,6 +52,7 @@ from . import catalog, fanout, pusher_gateway
 from .channels import (
     CHANNELS,
     Channel,
+    ChannelKind,
     ChannelName,
     ServerEventName,
     SocketId,
@@ -75,6 +78,7 @@ __all__ = [
     "default_publisher",
     "notify_user",
     "report_agent_status",
+    "send_to_user",
     "trigger",
     "trigger_batch",
     "update_content_progress",
@@ -268,6 +272,33 @@ def _prepare(channels: Sequence[str], event: str, data: object, socket_id: str |
     return _Prepared(parsed, event, pusher_gateway.encode(validated), data_bytes, socket_id)
 
 
+USER_EVENTS_FAMILY = "private-user"
+"""The catalog family whose events may be sent to a user on every device (``Publisher.send_to_user``)."""
+
+_PUSHER_USER_ID = re.compile(r"[A-Za-z0-9_\-=@,.;]{1,200}")  # the SDK's validate_user_id
+
+
+def _user_channel(user_id: object) -> Channel:
+    """The server-to-user channel of ``user_id`` as a ``Channel`` of the ``private-user`` family."""
+    if not isinstance(user_id, str) or not _PUSHER_USER_ID.fullmatch(user_id):
+        raise ValidationFailed(
+            "The user id must be 1-200 letters, digits or _ - = @ , . ; (what Pusher accepts).",
+            code="invalid_user_id",
+        )
+    name = pusher_gateway.SERVER_TO_USER_PREFIX + user_id
+    return Channel(name, USER_EVENTS_FAMILY, ChannelKind.PRIVATE, MappingProxyType({"user_id": user_id}))
+
+
+def _prepare_for(channel: Channel, family: str, event: str, data: object) -> _Prepared:
+    """``_prepare`` for a channel the policy table does not name (the server-to-user channel)."""
+    if not isinstance(event, str):
+        raise ValidationFailed("The event name must be a string.", code="invalid_name_type")
+    validate_server_event_name(event)
+    validated = catalog.validate_event(family, event, data)
+    data_bytes = catalog.check_size(validated, encrypted=False)
+    return _Prepared((channel,), event, pusher_gateway.encode(validated), data_bytes, None)
+
+
 def _shown(names: Sequence[str]) -> str:
     head = ", ".join(repr(name) for name in names[:3])
     return head + (f" and {len(names) - 3} more" if len(names) > 3 else "")
@@ -338,6 +369,20 @@ class Publisher:
             except RealtimeError as exc:
                 raise _at_index(index, exc) from exc
         return self._publish(prepared, batch=True)
+
+    def send_to_user(self, user_id: str, event: str, data: Mapping[str, Any]) -> PublishResult:
+        """Send ``event`` to every connection signed in as ``user_id``, through Pusher's server-to-user
+        channel (``#server-to-user-{user_id}``; the connections must have signed in, ``signin()``).
+
+        The event is one of the user's own channel's catalog (``private-user``: ``personal_notification``,
+        ``progress_update``, ``assignment_due``, ``grade_posted``), validated, size-checked and rate
+        limited exactly as a trigger on ``private-user-{user_id}`` (the limit is counted on
+        ``#server-to-user-{user_id}``). Raises what ``trigger`` raises, and ``ValidationFailed``
+        (``invalid_user_id``) for a user id Pusher cannot address (1-200 of ``A-Z a-z 0-9 _ - = @ , . ;``).
+        """
+        target = _user_channel(user_id)
+        prepared = _prepare_for(target, USER_EVENTS_FAMILY, event, data)
+        return self._publish([prepared], batch=False)
 
     # --- the documented helpers
 
@@ -427,7 +472,11 @@ class Publisher:
                 pusher_gateway.trigger_batch([_batch_item(item) for item in prepared])
             else:
                 (item,) = prepared
-                pusher_gateway.trigger(item.names, item.event, item.data, item.socket_id)
+                to_user = item.channels[0].name.startswith(pusher_gateway.SERVER_TO_USER_PREFIX)
+                if to_user:
+                    pusher_gateway.send_to_user(item.channels[0].params["user_id"], item.event, item.data)
+                else:
+                    pusher_gateway.trigger(item.names, item.event, item.data, item.socket_id)
         except UpstreamUnavailable as exc:
             logger.error(
                 "publish failed",
@@ -437,7 +486,7 @@ class Publisher:
             raise
         for item in prepared:  # after Pusher accepted it: legacy /ws/content clients get it too
             fanout.hand_off(item.names, item.event, item.data)
-        families = Counter(channel.family or "unknown" for item in prepared for channel in item.channels)
+        families = Counter(_family_metric(channel) for item in prepared for channel in item.channels)
         for family, deliveries in families.items():
             count("EventsPublished", value=deliveries, family=family)
         channels = list(dict.fromkeys(name for item in prepared for name in item.names))
@@ -461,6 +510,12 @@ class Publisher:
                 for item in prepared
             ],
         )
+
+
+def _family_metric(channel: Channel) -> str:
+    if channel.name.startswith(pusher_gateway.SERVER_TO_USER_PREFIX):
+        return "server-to-user"
+    return channel.family or "unknown"
 
 
 def _batch_event(index: int, item: Mapping[str, Any]) -> BatchEvent:
@@ -502,6 +557,11 @@ def trigger(
 def trigger_batch(events: Sequence[BatchEvent | Mapping[str, Any]]) -> PublishResult:
     """``default_publisher().trigger_batch(...)``: see ``Publisher.trigger_batch``."""
     return default_publisher().trigger_batch(events)
+
+
+def send_to_user(user_id: str, event: str, data: Mapping[str, Any]) -> PublishResult:
+    """``default_publisher().send_to_user(...)``: see ``Publisher.send_to_user``."""
+    return default_publisher().send_to_user(user_id, event, data)
 
 
 def notify_user(user_id: str, notification: Mapping[str, Any], **kwargs: Any) -> PublishResult:
