@@ -93,7 +93,7 @@ _CONTROL: dict[int, Any] = {
     openapi_extensions=CATALOG,
 )
 def send_to_user(user_id: str) -> Response[Any]:
-    principal = _caller()
+    principal = trigger_api.caller(app.current_event.headers.get("authorization"))  # 401/403 first
     body = user_control.UserEventRequest.model_validate(parse_json_object(app.current_event))
     return json_response(user_control.send_event(principal, unquote(user_id), body))
 

@@ -458,3 +458,15 @@ def test_the_class_watch_is_for_the_classes_teachers_and_admins(aws_tables):
     assert call("GET", path, other)[2]["code"] == "class_not_visible"
     status, _, answer = call("GET", "/realtime/classes/a%20b/connected", admin())
     assert (status, answer["code"]) == (400, "invalid_class_id")
+
+
+def test_one_delivery_with_many_violations_of_one_sender_terminates_once(aws_tables, pusher):
+    events = [client_event("private-user-s9", "{}") for _ in range(5)]
+    assert invoke(webhook_event(events))[2]["client_events_refused"] == 5
+    assert terminated(pusher) == ["/apps/1001/users/s9/terminate_connections"]
+
+
+def test_the_token_is_checked_before_the_body(aws_tables, pusher):
+    for path in ("/realtime/users/s1/events", "/realtime/revocations"):
+        assert call("POST", path, None, {"nonsense": True})[0] == 401
+        assert call("POST", path, student(), {"nonsense": True})[0] == 403

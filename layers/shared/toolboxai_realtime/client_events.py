@@ -66,14 +66,15 @@ def violation(
     return Violation(reason, channel, event, size_bytes, limit, sender, socket_id)
 
 
-def enforce(found: Violation) -> bool:
+def enforce(found: Violation, *, terminate: bool = True) -> bool:
     """Record ``found`` and end the sender's connections; ``True`` when Pusher ended them.
 
-    Never raises: a failed termination is logged and counted (``action=terminate_failed``), so that the
-    rest of the webhook delivery is still applied.
+    ``terminate=False`` records it only (``action=already_terminated``: the same delivery already ended
+    this sender's connections). Never raises: a failed termination is logged and counted
+    (``action=terminate_failed``), so that the rest of the webhook delivery is still applied.
     """
-    action = "unattributed"
-    if found.user_id is not None:
+    action = "unattributed" if found.user_id is None else "already_terminated"
+    if found.user_id is not None and terminate:
         try:
             pusher_gateway.terminate_user_connections(found.user_id)
             action = "terminated"

@@ -291,6 +291,7 @@ def ingest(delivery: Delivery) -> WebhookReport:
     for name, number in sorted(Counter(event.name for event in delivery.events).items()):
         count("WebhookEvents", number, type=name)
     refused = 0
+    cut_off: set[str | None] = {None}
     for event in delivery.events:
         if isinstance(event, ClientEvent):
             logger.info(
@@ -306,7 +307,9 @@ def ingest(delivery: Delivery) -> WebhookReport:
                 event.channel, event.event, event.size_bytes, event.user_id, event.socket_id
             )
             if found is not None:
-                client_events.enforce(found)
+                # One termination per sender and delivery: Pusher wants its answer within 4 s.
+                client_events.enforce(found, terminate=found.user_id not in cut_off)
+                cut_off.add(found.user_id)
                 refused += 1
         elif isinstance(event, CacheMiss):
             logger.info("cache miss", extra={"channel": event.channel})

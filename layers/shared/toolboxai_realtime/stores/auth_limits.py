@@ -28,9 +28,13 @@ stops one token from opening sockets without limit; it is not an exact count of 
 One call per request, always: the outcome (allowed; over the request limit; over the connection cap)
 is read from the item the call returns (``ALL_NEW`` on success, ``ALL_OLD`` with the condition
 failure). When the request also has items to write with it (the ``user_info`` a presence
-subscription signed, for the members read API), the update and those puts go in one
-``TransactWriteItems`` instead: still one call, and nothing is written when a limit refuses. Only a
-``TransactionConflict`` (another request of the same user in flight) is retried, at most twice.
+subscription signed, for the members read API; a sign-in's facts) or guards to check (the revocation
+``ConditionCheck``s of ``stores.revocations``: the auth endpoints always pass them), the update, the
+guards and those puts go in one ``TransactWriteItems`` instead: still one call, and nothing is written
+when a limit or a guard refuses. DynamoDB's ``CancellationReasons`` (one per item, in order) say which:
+a failed guard is ``Refused``, a failed update the rate limit or the connection cap (read from the
+update's ``ALL_OLD`` item). Only a ``TransactionConflict`` (another request of the same user in flight)
+is retried, at most twice.
 """
 
 from __future__ import annotations
