@@ -97,7 +97,7 @@ def _clear_layer_caches() -> None:
     from toolboxai_realtime import aws
     from toolboxai_realtime.settings import get_settings
 
-    aws.dynamodb.cache_clear()
+    aws.clear_clients()
     get_settings.cache_clear()
 
 

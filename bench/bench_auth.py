@@ -132,7 +132,7 @@ def warm(endpoint: str) -> tuple[dict[str, list[float]], dict[str, list[float]],
     assert boto3.DEFAULT_SESSION is not None
     boto3.DEFAULT_SESSION.events.register("before-call", before)
     boto3.DEFAULT_SESSION.events.register("after-call", after)
-    aws.dynamodb.cache_clear()
+    aws.clear_clients()
 
     gateway = LocalGateway()
     handler = load_handler(gateway.functions["AuthFunction"])

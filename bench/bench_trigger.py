@@ -136,7 +136,7 @@ def _in_process(env: dict[str, str]) -> Iterator[Any]:
     template = load_template()
     os.environ.update(template.environment(os.environ))
     get_settings.cache_clear()
-    aws.dynamodb.cache_clear()
+    aws.clear_clients()
     pusher_gateway._build.cache_clear()
     yield LocalGateway(template)
 
@@ -189,7 +189,7 @@ class _Counter:
                 counter.pusher.append(str(request.url).split("?", 1)[0].rsplit("/", 1)[1])
             return original(session, request, **kw)
 
-        aws.dynamodb().meta.events.register(
+        aws.client_events().register(
             "before-call.dynamodb", lambda **kw: self.dynamodb.append(kw["model"].name)
         )
         requests.Session.send = send  # type: ignore[method-assign]

@@ -48,7 +48,7 @@ def main() -> None:
         from local_stack.dynamo import create_tables
         from local_stack.gateway import LocalContext, build_http_event, load_handler
         from local_stack.template import load_template
-        from toolboxai_realtime.aws import dynamodb
+        from toolboxai_realtime import aws
         from toolboxai_realtime.observability import metrics
         from toolboxai_realtime.settings import get_settings
         from toolboxai_realtime.stores import presence
@@ -69,8 +69,9 @@ def main() -> None:
         def after(**_: Any) -> None:
             in_dynamodb[0] += time.perf_counter() - started.pop()
 
-        dynamodb().meta.events.register("before-call.dynamodb", before)
-        dynamodb().meta.events.register("after-call.dynamodb", after)
+        events = aws.client_events()
+        events.register("before-call.dynamodb", before)
+        events.register("after-call.dynamodb", after)
 
         def deliver(doc: dict[str, Any]) -> tuple[float, int, dict[str, Any]]:
             body = json.dumps(doc, separators=(",", ":")).encode()
@@ -137,7 +138,7 @@ def main() -> None:
             calls.clear()
             start = time.perf_counter()
             for change in changes:
-                dynamodb().update_item(**presence._update(change, table)["Update"])  # type: ignore[arg-type]
+                aws.dynamodb().update_item(**presence._update(change, table)["Update"])
             naive = ((time.perf_counter() - start) * 1000, len(calls))
             if run >= WARMUP:
                 record("fresh", fresh[0], fresh[1])

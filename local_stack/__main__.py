@@ -2,7 +2,9 @@
 
 Order: check prerequisites and ports, start moto's DynamoDB server and create the template's tables,
 start soketi with its webhooks pointed at /pusher/webhook, import every function, serve the routes of
-template.yaml, and print the ready line once ``GET /health`` answers 200.
+template.yaml, and print the ready line once ``GET /health`` answers 200. A child that exits while the
+stack runs (soketi or moto killed, crashed) is noticed within half a second: the stack says which one,
+stops everything and exits with code 3 (a half-working stack would only confuse).
 """
 
 from __future__ import annotations
@@ -59,6 +61,27 @@ def _announce_ready(base: str, started: float, server: uvicorn.Server) -> None:
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+CHILD_DIED = 3
+
+
+def _watch(children: dict[str, subprocess.Popen[bytes]], server: uvicorn.Server, died: list[str]) -> None:
+    """Poll the children; the first that exits stops the server (``main`` then exits ``CHILD_DIED``)."""
+    while not server.should_exit:
+        for name, proc in children.items():
+            code = proc.poll()  # also reaps it: no zombie
+            if code is not None:
+                print(
+                    f"[make dev] error: {name} (pid {proc.pid}) exited with code {code}; its log is "
+                    f"{LOGS / (name.split()[0] + '.log')}. Stopping the stack.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                died.append(name)
+                server.should_exit = True
+                return
+        time.sleep(0.5)
 
 
 def main() -> int:
@@ -119,9 +142,12 @@ def main() -> int:
             scheduler.start()
         write_state(env)  # make reconcile / make canary / local_stack.invoke follow these ports
         threading.Thread(target=_announce_ready, args=(base, started, server), daemon=True).start()
+        died: list[str] = []
+        children = {"moto": moto, "soketi": soketi}
+        threading.Thread(target=_watch, args=(children, server, died), daemon=True).start()
         server.run()
         scheduler.stop()
-        return 0
+        return CHILD_DIED if died else 0
     except StackError as exc:
         print(f"[make dev] error: {exc}", file=sys.stderr, flush=True)
         return 2

@@ -1,7 +1,10 @@
 """A local stand-in for API Gateway (HTTP API, payload format 2.0).
 
 It reads the routes from template.yaml, turns each HTTP request into the event API Gateway would send,
-calls the function's handler in-process and writes the Lambda response back. Lambda runs one invocation
+calls the function's handler in-process and writes the Lambda response back. As API Gateway does, it
+answers CORS preflights itself and adds the CORS headers of the template's ``CorsConfiguration`` (the
+``CorsAllowOrigins`` parameter, or ``CORS_ALLOW_ORIGINS`` locally), and every error it produces itself
+(no route, too large, a crashed function) is JSON with a ``request_id``. Lambda runs one invocation
 at a time per instance and Powertools keeps the current event on the resolver, so each function's
 handler is serialised by its own lock; different functions run concurrently (a trigger's Pusher call
 may cause a webhook call back into the gateway).
@@ -13,6 +16,7 @@ import base64
 import importlib.util
 import json
 import logging
+import os
 import secrets
 import sys
 import threading
@@ -25,13 +29,14 @@ from urllib.parse import parse_qsl, unquote
 
 import anyio
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .template import Function, Route, Template, load_template
+from .template import CorsConfiguration, Function, Route, Template, load_template
 
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger("local_stack")
@@ -172,6 +177,52 @@ def to_response(result: Any, rid: str) -> Response:
     return response
 
 
+def gateway_error(status: int, code: str, message: str, rid: str) -> JSONResponse:
+    """An error the gateway answers itself, in the API's error model (with ``request_id``)."""
+    return JSONResponse(
+        {"code": code, "message": message, "request_id": rid},
+        status_code=status,
+        headers={"apigw-requestid": rid},
+    )
+
+
+def preflight(cors: CorsConfiguration, origin: str) -> Response:
+    """API Gateway's own answer to a CORS preflight: 204, with the CORS headers if ``origin`` is allowed
+    (without them the browser refuses the actual request, which is the point)."""
+    response = Response(status_code=204)
+    if cors.allows(origin):
+        response.headers["access-control-allow-origin"] = allowed_origin(cors, origin)
+        if cors.allow_methods:
+            response.headers["access-control-allow-methods"] = ",".join(cors.allow_methods)
+        if cors.allow_headers:
+            response.headers["access-control-allow-headers"] = ",".join(cors.allow_headers)
+        if cors.max_age is not None:
+            response.headers["access-control-max-age"] = str(cors.max_age)
+        if cors.allow_credentials:
+            response.headers["access-control-allow-credentials"] = "true"
+    return response
+
+
+def allowed_origin(cors: CorsConfiguration, origin: str) -> str:
+    return "*" if "*" in cors.allow_origins and not cors.allow_credentials else origin
+
+
+def add_cors_headers(response: Response, cors: CorsConfiguration | None, origin: str | None) -> Response:
+    """The CORS headers API Gateway adds to an integration's response (and it ignores the backend's own)."""
+    for name in [n for n in response.headers if n.lower().startswith("access-control-")]:
+        del response.headers[name]
+    if cors is None or not origin or not cors.allows(origin):
+        return response
+    response.headers["access-control-allow-origin"] = allowed_origin(cors, origin)
+    if cors.expose_headers:
+        response.headers["access-control-expose-headers"] = ",".join(cors.expose_headers)
+    if cors.allow_credentials:
+        response.headers["access-control-allow-credentials"] = "true"
+    if response.headers["access-control-allow-origin"] != "*":
+        response.headers.append("vary", "Origin")
+    return response
+
+
 def build_ws_event(
     *,
     route_key: str,
@@ -243,6 +294,7 @@ class LocalGateway:
         self._handlers: dict[str, Handler] = {}
         self._locks = {name: threading.Lock() for name in self.functions}
         self._load_lock = threading.Lock()
+        self.cors = self.template.cors(os.environ)
         self.ws_routes = self.template.websocket_routes()
         self.sockets: dict[str, WebSocket] = {}
 
@@ -264,6 +316,19 @@ class LocalGateway:
         with self._locks[name]:
             return handler(event, context)
 
+    def methods_of(self, path: str) -> list[str]:
+        """The methods the template routes for ``path`` (empty: no such path)."""
+        return sorted({r.method for r in self.routes if r.pattern.match(path)})
+
+    def no_route(self, method: str, path: str, rid: str) -> JSONResponse:
+        """404 for an unknown path; 405 with ``Allow`` for a known path and another method."""
+        methods = self.methods_of(path)
+        if not methods:
+            return gateway_error(404, "route_not_found", f"No route for {method} {path!r}.", rid)
+        response = gateway_error(405, "method_not_allowed", f"{path!r} does not take {method}.", rid)
+        response.headers["allow"] = ", ".join(methods)
+        return response
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
             if route.method not in (method, "ANY"):
@@ -274,19 +339,28 @@ class LocalGateway:
         return None
 
     async def http(self, request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if (
+            self.cors is not None
+            and request.method.upper() == "OPTIONS"
+            and origin
+            and "access-control-request-method" in request.headers
+        ):
+            return preflight(self.cors, origin)
+        return add_cors_headers(await self._http(request), self.cors, origin)
+
+    async def _http(self, request: Request) -> Response:
         method = request.method.upper()
         raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
         path = unquote(raw_path.split("?", 1)[0])
+        rid = request_id()
         found = self.match(method, path)
         if found is None:
-            return JSONResponse({"code": "route_not_found", "message": "Not Found"}, status_code=404)
+            return self.no_route(method, path, rid)
         route, params = found
         body = await request.body()
         if len(body) > MAX_PAYLOAD_BYTES:
-            return JSONResponse(
-                {"code": "payload_too_large", "message": "Request Entity Too Large"}, status_code=413
-            )
-        rid = request_id()
+            return gateway_error(413, "payload_too_large", "Request Entity Too Large", rid)
         event = build_http_event(
             method=method,
             raw_path=raw_path.split("?", 1)[0],
@@ -302,9 +376,7 @@ class LocalGateway:
             result = await anyio.to_thread.run_sync(self.invoke, route.function, event)
         except Exception:  # a crashed Lambda: API Gateway answers 500 without details
             log.exception("function %s crashed", route.function)
-            return JSONResponse(
-                {"code": "internal_error", "message": "Internal Server Error"}, status_code=500
-            )
+            return gateway_error(500, "internal_error", "Internal Server Error", rid)
         return to_response(result, rid)
 
     # ----------------------------------------------------------------------- WebSocket API (/ws/content)
@@ -449,4 +521,12 @@ class LocalGateway:
             WebSocketRoute("/{path:path}", self.unknown_websocket),
             StarletteRoute("/{path:path}", self.http, methods=methods),
         ]
-        return Starlette(routes=routes)
+        # What no route takes (a path with a line break, which {path:path} does not match; an unknown
+        # method) would be Starlette's text/plain 404/405: answer in the error model instead.
+        return Starlette(routes=routes, exception_handlers={HTTPException: self.unrouted})
+
+    async def unrouted(self, request: Request, exc: Exception) -> Response:
+        if request.method.upper() in self.methods_of(request.url.path):
+            return await self.http(request)  # a route of the template after all ({path:path} stops at \n)
+        response = self.no_route(request.method.upper(), request.url.path, request_id())
+        return add_cors_headers(response, self.cors, request.headers.get("origin"))

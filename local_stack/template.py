@@ -56,6 +56,29 @@ class Function:
 
 
 @dataclass(frozen=True)
+class CorsConfiguration:
+    """An HTTP API's ``CorsConfiguration`` (names lower-cased, methods upper-cased)."""
+
+    allow_origins: tuple[str, ...]
+    allow_headers: tuple[str, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None
+    allow_credentials: bool = False
+
+    def allows(self, origin: str) -> bool:
+        """API Gateway's origin match: exact (case-insensitive), ``*``, or a ``scheme://*`` wildcard."""
+        origin = origin.lower()
+        for allowed in self.allow_origins:
+            allowed = allowed.lower()
+            if allowed == "*" or allowed == origin:
+                return True
+            if allowed.endswith("://*") and origin.startswith(allowed[:-1]):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
 class Template:
     doc: Mapping[str, Any]
 
@@ -149,6 +172,29 @@ class Template:
             if res.get("Type") == "AWS::DynamoDB::Table"
         }
 
+    def cors(self, env: Mapping[str, str]) -> CorsConfiguration | None:
+        """The HTTP API's ``CorsConfiguration`` (``None`` when it has none), parameters resolved to their
+        defaults; ``CORS_ALLOW_ORIGINS`` in ``env`` (comma-separated) stands in for ``CorsAllowOrigins``."""
+        for res in self.resources.values():
+            if res.get("Type") != "AWS::Serverless::HttpApi":
+                continue
+            cors = res.get("Properties", {}).get("CorsConfiguration")
+            if not cors:
+                return None
+            defaults = dict(self.parameter_defaults())
+            if env.get("CORS_ALLOW_ORIGINS"):
+                defaults["CorsAllowOrigins"] = env["CORS_ALLOW_ORIGINS"]
+
+            return CorsConfiguration(
+                allow_origins=_names(cors.get("AllowOrigins"), defaults),
+                allow_headers=tuple(h.lower() for h in _names(cors.get("AllowHeaders"), defaults)),
+                allow_methods=tuple(m.upper() for m in _names(cors.get("AllowMethods"), defaults)),
+                expose_headers=tuple(h.lower() for h in _names(cors.get("ExposeHeaders"), defaults)),
+                max_age=int(cors["MaxAge"]) if "MaxAge" in cors else None,
+                allow_credentials=bool(cors.get("AllowCredentials", False)),
+            )
+        return None
+
     def parameter_defaults(self) -> dict[str, str]:
         return {
             name: str(p["Default"]) for name, p in self.doc.get("Parameters", {}).items() if "Default" in p
@@ -190,6 +236,15 @@ class Template:
                 return str(ref)
             return defaults.get(ref)
         return None
+
+
+def _names(value: Any, defaults: Mapping[str, str]) -> tuple[str, ...]:
+    """A list property that may be a ``!Ref`` of a comma-delimited parameter (resolved to ``defaults``)."""
+    if isinstance(value, dict) and "Ref" in value:
+        value = defaults.get(value["Ref"], "")
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(str(v).strip() for v in value or () if str(v).strip())
 
 
 def _path_regex(path: str) -> re.Pattern[str]:

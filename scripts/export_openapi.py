@@ -24,9 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from pydantic import BaseModel
 
 from local_stack.template import Function, Template, load_template
 from scripts import _generated
+from toolboxai_realtime import bodies
+from toolboxai_realtime.authorization import ChannelAuthBody, UserAuthBody
+from toolboxai_realtime.maintenance import MaintenanceWindowRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = ROOT / "openapi.json"
@@ -66,6 +70,144 @@ OPERATION_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
     ("post", "/pusher/webhook"): [{"pusherWebhookSignature": []}],
 }
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "description": (
+        "Every error (README, Endpoints): a snake_case code for machines, a message for people, the "
+        "request id (also the apigw-requestid header); 429 and 503 add retry_after (and Retry-After)."
+    ),
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string", "pattern": "^[a-z0-9_]+$"},
+        "message": {"type": "string"},
+        "request_id": {"type": "string"},
+        "retry_after": {"type": "integer", "minimum": 1},
+        "details": {},
+    },
+}
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+_LIMITS = (
+    f"a body over a parser limit (nesting deeper than {bodies.MAX_DEPTH}, a number literal over "
+    f"{bodies.MAX_NUMBER_CHARS} characters, a repeated or over-long key, more than "
+    f"{bodies.MAX_FORM_FIELDS} form fields: code body_limit codes such as json_too_deep)"
+)
+# Statuses every operation of a kind may answer, beyond those its route declares.
+COMMON_STATUSES: dict[str, dict[int, str]] = {
+    "any": {
+        400: f"Malformed request, or {_LIMITS}.",
+        413: "The body is larger than the route accepts.",
+        503: "DynamoDB, Pusher or Secrets Manager did not answer in time, or the server is not configured.",
+    },
+    "bearer": {401: "Missing or invalid bearer token (WWW-Authenticate: Bearer)."},
+    "body": {415: "Unsupported Content-Type."},
+}
+
+
+def _form_and_json(model: type[BaseModel], description: str) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {
+        "required": True,
+        "description": description,
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": schema},
+            "application/json": {"schema": schema},
+        },
+    }
+
+
+def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+    }
+
+
+# Bodies the routes parse themselves (Powertools documents only typed ``body`` parameters).
+REQUEST_BODIES: dict[tuple[str, str], tuple[dict[str, Any], list[type[BaseModel]]]] = {
+    ("post", "/pusher/auth"): (
+        _form_and_json(
+            ChannelAuthBody,
+            "What pusher-js sends (form-encoded) or JSON; the batch form channel_name[0], channel_name[1], "
+            "... (the pusher-js-auth plugin) is accepted too.",
+        ),
+        [],
+    ),
+    ("post", "/pusher/user-auth"): (_form_and_json(UserAuthBody, "What pusher-js signin() sends."), []),
+    ("post", "/realtime/maintenance"): (
+        _json(MaintenanceWindowRequest, "The window to schedule."),
+        [MaintenanceWindowRequest],
+    ),
+    ("post", "/pusher/webhook"): (
+        {
+            "required": True,
+            "description": "A Pusher webhook delivery, signed over the raw bytes (X-Pusher-Signature).",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["time_ms", "events"],
+                        "properties": {
+                            "time_ms": {"type": "integer", "minimum": 1},
+                            "events": {"type": "array", "items": {"type": "object"}},
+                        },
+                    }
+                }
+            },
+        },
+        [],
+    ),
+}
+
+
+def finish_operation(method: str, path: str, operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Make one operation describe the API as it answers: its request body, every status it can answer
+    (those its route declares, plus the ones common to its kind), each error in the error model.
+
+    Powertools' own additions are dropped where they do not happen: its 422 ``HTTPValidationError``
+    (our 422 is the error model, declared by the routes that can answer it) and its 500 "Response
+    Validation Error" (a bug of ours, not a documented answer).
+    """
+    if (method, path) in REQUEST_BODIES:
+        body, models = REQUEST_BODIES[(method, path)]
+        operation["requestBody"] = body
+        for model in models:
+            for name, schema in (
+                model.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items()
+            ):
+                schemas.setdefault(name, schema)
+            top = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            top.pop("$defs", None)
+            schemas.setdefault(model.__name__, top)
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    if responses.get("422", {}).get("description") == "Validation Error":
+        del responses["422"]
+    responses.pop("500", None)
+    kinds = ["any"]
+    if operation.get("security", [{"bearerAuth": []}]) == [{"bearerAuth": []}]:
+        kinds.append("bearer")
+    if "requestBody" in operation:
+        kinds.append("body")
+    for kind in kinds:
+        for code, description in COMMON_STATUSES[kind].items():
+            responses.setdefault(str(code), {"description": description})
+    for status, response in responses.items():
+        if int(status) >= 400:
+            # Powertools gives a declared response without a model a placeholder schema (the route's
+            # return annotation, "Return"); a route that declares a model keeps it (health's 503).
+            schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+            if schema in ({}, {"title": "Return"}):
+                response["content"] = _ERROR_CONTENT
+            if status in ("409", "429", "503"):
+                response["headers"] = _RETRY_AFTER
 
 
 class OpenApiError(RuntimeError):
@@ -141,6 +283,10 @@ def build(template: Template | None = None) -> dict[str, Any]:
             security = OPERATION_SECURITY.get((method, path))
             if security is not None:
                 operation["security"] = security
+            finish_operation(method, path, operation, schemas)
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(unused, None)
+    schemas["Error"] = ERROR_SCHEMA
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": version(), "description": DESCRIPTION},

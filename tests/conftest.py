@@ -29,10 +29,11 @@ os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)  # unit/integration tests use 
 
 def reset_caches() -> None:
     """Clear every cache of the layer so a test's environment takes effect."""
-    from toolboxai_realtime import aws, pusher_gateway, settings
+    from toolboxai_realtime import aws, pusher_gateway, secrets, settings
 
     settings.get_settings.cache_clear()
-    aws.dynamodb.cache_clear()
+    aws.clear_clients()
+    secrets._provider.cache_clear()
     pusher_gateway._build.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 
@@ -136,6 +137,13 @@ def invoke(event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
     except json.JSONDecodeError:
         parsed = body
     return int(result["statusCode"]), {k.lower(): v for k, v in (result.get("headers") or {}).items()}, parsed
+
+
+def client_events() -> Any:
+    """The botocore event hooks of every client the layer builds from now on (``aws.client_events``)."""
+    from toolboxai_realtime import aws
+
+    return aws.client_events()
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from toolboxai_realtime import deadlines
 from toolboxai_realtime.authorization import AuthAttempt
 from toolboxai_realtime.http import create_app, json_response, parse_form_or_json, source_ip
 from toolboxai_realtime.observability import logger, metrics, tracer
@@ -17,7 +18,17 @@ from toolboxai_realtime.observability import logger, metrics, tracer
 app = create_app()
 
 
-@app.post("/pusher/auth")
+@app.post(
+    "/pusher/auth",
+    summary="Sign a pusher-js subscription (or a pusher-js-auth batch) for one socket",
+    responses={
+        200: {"description": "Signed: {auth, channel_data?, shared_secret?}, or a batch keyed by channel."},
+        400: {"description": "Malformed socket_id or channel name, a public channel, a malformed batch."},
+        403: {"description": "The channel policy refuses this user (the policy's reason as code)."},
+        422: {"description": "Invalid status, current_activity or user_info."},
+        429: {"description": "Auth rate limit or connection cap reached (Retry-After)."},
+    },
+)
 def channel_auth() -> Response[Any]:
     """One channel (``channel_name``) or a pusher-js-auth batch (``channel_name[i]``) for one socket."""
     event = app.current_event
@@ -27,7 +38,16 @@ def channel_auth() -> Response[Any]:
     return json_response(answer)
 
 
-@app.post("/pusher/user-auth")
+@app.post(
+    "/pusher/user-auth",
+    summary="Sign a pusher-js signin() for the token's user",
+    responses={
+        200: {"description": "Signed: {auth, user_data}."},
+        400: {"description": "Missing or malformed socket_id."},
+        422: {"description": "The user_data the token yields is invalid or too large."},
+        429: {"description": "Auth rate limit or connection cap reached (Retry-After)."},
+    },
+)
 def user_auth() -> Response[Any]:
     """pusher-js ``signin()``: ``user_data`` for the token's user, signed for the socket."""
     event = app.current_event
@@ -40,5 +60,6 @@ def user_auth() -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@deadlines.bounded(deadlines.API_BUDGET_SECONDS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from toolboxai_realtime import maintenance
+from toolboxai_realtime import deadlines, maintenance
 from toolboxai_realtime.http import create_app, json_response, parse_json_object
 from toolboxai_realtime.maintenance import (
     MaintenanceWindowList,
@@ -97,5 +97,6 @@ def cancel_window(window_id: str) -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@deadlines.bounded(deadlines.API_BUDGET_SECONDS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -8,12 +8,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from toolboxai_realtime import maintenance
+from toolboxai_realtime import deadlines, maintenance
 from toolboxai_realtime.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@deadlines.bounded(deadlines.WHOLE_INVOCATION)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return maintenance.send_due_alerts().model_dump()

@@ -4,12 +4,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from toolboxai_realtime import reconcile
+from toolboxai_realtime import deadlines, reconcile
 from toolboxai_realtime.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@deadlines.bounded(deadlines.WHOLE_INVOCATION)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return reconcile.run().model_dump()

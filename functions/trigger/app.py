@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from toolboxai_realtime import trigger_api, user_control
+from toolboxai_realtime import deadlines, trigger_api, user_control
 from toolboxai_realtime.http import create_app, json_response, parse_json_object
 from toolboxai_realtime.identity import Principal, authenticate, bearer_token
 from toolboxai_realtime.observability import logger, metrics, tracer
@@ -25,7 +25,8 @@ from toolboxai_realtime.publisher import (
     catalog_openapi_refs,
 )
 
-app = create_app()
+# The token is checked before Powertools validates the typed body: 401/403 before 422.
+app = create_app(caller=trigger_api.caller)
 
 RESPONSES: dict[int, Any] = {
     200: {
@@ -52,8 +53,7 @@ CATALOG = {"x-event-catalog": catalog_openapi_refs()}
     openapi_extensions=CATALOG,
 )
 def trigger(body: TriggerRequest, idempotency_key: trigger_api.IdempotencyKeyHeader = None) -> Response[Any]:
-    principal = trigger_api.caller(app.current_event.headers.get("authorization"))
-    outcome = trigger_api.trigger(principal, body, idempotency_key, app.lambda_context)
+    outcome = trigger_api.trigger(app.context["caller"], body, idempotency_key, app.lambda_context)
     return json_response(outcome.result, headers=trigger_api.response_headers(outcome))
 
 
@@ -66,8 +66,7 @@ def trigger(body: TriggerRequest, idempotency_key: trigger_api.IdempotencyKeyHea
 def trigger_batch(
     body: BatchTriggerRequest, idempotency_key: trigger_api.IdempotencyKeyHeader = None
 ) -> Response[Any]:
-    principal = trigger_api.caller(app.current_event.headers.get("authorization"))
-    outcome = trigger_api.trigger_batch(principal, body, idempotency_key, app.lambda_context)
+    outcome = trigger_api.trigger_batch(app.context["caller"], body, idempotency_key, app.lambda_context)
     return json_response(outcome.result, headers=trigger_api.response_headers(outcome))
 
 
@@ -171,5 +170,6 @@ def delete_revocation(id: str) -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@deadlines.bounded(deadlines.API_BUDGET_SECONDS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -123,6 +123,17 @@ def start_stack(
     return stack
 
 
+def child_pid(stack: Stack, marker: str) -> int:
+    """The pid of the stack's child process whose command line contains ``marker`` (Linux /proc)."""
+    pid = stack.proc.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for child in children:
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        if marker in cmdline:
+            return int(child)
+    raise AssertionError(f"no child process of the stack runs {marker!r}: {children}")
+
+
 def stop_stack(stack: Stack) -> int:
     if stack.proc.poll() is None:
         stack.proc.send_signal(signal.SIGTERM)

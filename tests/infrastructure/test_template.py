@@ -184,3 +184,16 @@ def test_every_checkov_suppression_says_why():
     for check in config["skip-check"]:
         _, _, reason = lines[check].partition("#")
         assert len(reason.split()) >= 5, f"{check} without a reason"
+
+
+def test_cors_origins_are_a_parameter_and_production_names_its_own():
+    template = load_template()
+    cors = template.doc["Resources"]["RealtimeHttpApi"]["Properties"]["CorsConfiguration"]
+    assert cors["AllowOrigins"] == {"Ref": "CorsAllowOrigins"}
+    parameter = template.doc["Parameters"]["CorsAllowOrigins"]
+    assert parameter["Type"] == "CommaDelimitedList"
+    assert "*" not in parameter["Default"].split(",")
+    prod = tomllib.loads((ROOT / "samconfig.toml").read_text())["prod"]["deploy"]["parameters"]
+    origins = re.search(r'CorsAllowOrigins=\\?"([^"\\]+)', prod["parameter_overrides"])
+    assert origins is not None, "the prod environment must name its CORS origins"
+    assert all(o.startswith("https://") and o != "https://*" for o in origins.group(1).split(","))

@@ -636,3 +636,36 @@ def test_sample_presence_event_carries_status_and_activity(aws_tables):
     _, _, answer = invoke(load_event("auth_presence_form.json"))
     info = json.loads(answer["channel_data"])["user_info"]
     assert (info["status"], info["current_activity"]) == ("away", "Grading essays")
+
+
+# ------------------------------------------------------------------------- claim elements (issue 11)
+
+
+def test_quoted_class_id_of_150_characters_does_not_refuse_the_token(aws_tables):
+    # Used to be 401 invalid_claims, even for the user's own private-user- channel.
+    long_id = "c" * 150
+    bearer = token("555", class_ids=[long_id, "101"])
+    status, _, answer = auth(bearer, socket_id=SOCKET, channel_name="private-user-555")
+    assert status == 200, answer
+    assert_signed(answer, "private-user-555")
+    # private-class- + 150 characters is a legal 164-character channel name, and it is this user's.
+    status, _, answer = auth(bearer, socket_id=SOCKET, channel_name=f"private-class-{long_id}")
+    assert status == 200, answer
+
+
+@pytest.mark.parametrize(
+    ("claims", "channel", "expected"),
+    [
+        # An element that can name no channel is dropped; the other elements keep working.
+        ({"class_ids": ["c" * 151, "101"]}, "presence-classroom-101", 200),
+        ({"class_ids": ["bad id", "101"]}, "private-class-101", 200),
+        ({"lesson_ids": ["l" * 200, "7"]}, "presence-lesson-7", 200),
+        ({"lesson_ids": [{"nested": 1}, "7"]}, "presence-lesson-7", 200),
+        ({"class_ids": ["c" * 151]}, "private-user-555", 200),
+        # presence-lesson- + 148 characters = 164: the longest lesson id that names a channel.
+        ({"lesson_ids": ["l" * 148]}, "presence-lesson-" + "l" * 148, 200),
+    ],
+)
+def test_claim_elements_naming_no_channel_are_ignored_per_family(aws_tables, claims, channel, expected):
+    status, _, answer = auth(token("555", **claims), socket_id=SOCKET, channel_name=channel)
+    assert status == expected, answer

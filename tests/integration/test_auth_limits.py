@@ -10,9 +10,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import http_event, invoke
+from tests.conftest import client_events, http_event, invoke
 from toolboxai_realtime import authorization
-from toolboxai_realtime.aws import dynamodb
 from toolboxai_realtime.errors import RateLimited, UpstreamUnavailable
 from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.settings import get_settings
@@ -46,7 +45,7 @@ def clock(monkeypatch) -> Clock:
 def calls(aws_tables) -> list[str]:
     """Every DynamoDB API call the layer makes, by operation name."""
     seen: list[str] = []
-    dynamodb().meta.events.register("before-call.dynamodb.*", lambda model, **_: seen.append(model.name))
+    client_events().register("before-call.dynamodb.*", lambda model, **_: seen.append(model.name))
     return seen
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from local_stack.gateway import build_ws_event
 from tests.conftest import gateway
-from toolboxai_realtime import fanout
+from toolboxai_realtime import aws, fanout
 from toolboxai_realtime.stores import connections
 
 
@@ -104,7 +104,7 @@ def management(monkeypatch) -> Iterator[type[_Management]]:
     server = _Server(("127.0.0.1", 0), _Management)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("LEGACY_WS_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
-    fanout._management.cache_clear()
+    aws.clear_clients()
     yield _Management
     server.shutdown()
 

@@ -16,8 +16,8 @@ import pytest
 import requests
 import responses
 
-from tests.conftest import ROOT, http_event, invoke, load_event, reset_caches
-from toolboxai_realtime import aws, idempotency, publisher
+from tests.conftest import ROOT, client_events, http_event, invoke, load_event, reset_caches
+from toolboxai_realtime import idempotency, publisher
 from toolboxai_realtime.catalog import EVENTS, MAX_EVENT_DATA_BYTES, encoded_size
 from toolboxai_realtime.identity import mint_dev_token
 
@@ -56,7 +56,7 @@ def pusher() -> Iterator[responses.RequestsMock]:
 def dynamo_calls(aws_tables) -> list[str]:
     """The DynamoDB operations the layer's client makes during the test, in order."""
     calls: list[str] = []
-    aws.dynamodb().meta.events.register("before-call.dynamodb", lambda **kw: calls.append(kw["model"].name))
+    client_events().register("before-call.dynamodb", lambda **kw: calls.append(kw["model"].name))
     return calls
 
 
@@ -151,6 +151,21 @@ def test_missing_or_invalid_token_is_401_with_www_authenticate(aws_tables, pushe
     status, headers, body = post(DOC_EXAMPLE, bearer=bearer)
     assert status == 401, body
     assert headers["www-authenticate"].startswith("Bearer")
+    assert not pusher.calls
+
+
+@pytest.mark.parametrize("path", ["/realtime/trigger", "/realtime/trigger/batch"])
+@pytest.mark.parametrize(
+    ("bearer", "status"), [(None, 401), ("not-a-jwt", 401), (token("u1", role="student"), 403)]
+)
+def test_the_token_is_checked_before_the_body_is_validated(aws_tables, pusher, path, bearer, status):
+    # Used to be 422 validation_error (Powertools validated the typed body before the route ran).
+    headers = {"content-type": "application/json"}
+    if bearer:
+        headers["authorization"] = f"Bearer {bearer}"
+    event = http_event("POST", path, body=b'{"channel": "x", "channels": ["y"]}', headers=headers)
+    answer, _, body = invoke(event)
+    assert answer == status, body
     assert not pusher.calls
 
 

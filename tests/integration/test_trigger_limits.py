@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from toolboxai_realtime import aws
+from tests.conftest import client_events
 from toolboxai_realtime.errors import RateLimited, UpstreamUnavailable
 from toolboxai_realtime.stores import trigger_limits
 
@@ -25,7 +25,7 @@ def used(client: Any, channel: str) -> int:
 
 def test_one_channel_is_one_update_item(aws_tables):
     calls: list[str] = []
-    aws.dynamodb().meta.events.register("before-call.dynamodb", lambda **kw: calls.append(kw["model"].name))
+    client_events().register("before-call.dynamodb", lambda **kw: calls.append(kw["model"].name))
     trigger_limits.consume({"a": 3}, limit=10, clock=clock)
     assert calls == ["UpdateItem"]
     assert used(aws_tables, "a") == 3
@@ -33,7 +33,7 @@ def test_one_channel_is_one_update_item(aws_tables):
 
 def test_several_channels_are_one_transaction(aws_tables):
     calls: list[str] = []
-    aws.dynamodb().meta.events.register("before-call.dynamodb", lambda **kw: calls.append(kw["model"].name))
+    client_events().register("before-call.dynamodb", lambda **kw: calls.append(kw["model"].name))
     trigger_limits.consume({f"c{i}": 1 for i in range(100)}, limit=10, clock=clock)
     assert calls == ["TransactWriteItems"]
     assert used(aws_tables, "c99") == 1

@@ -63,10 +63,10 @@ def counted(monkeypatch) -> list[tuple[str, float, dict[str, str]]]:
 @pytest.fixture
 def dynamodb_calls(aws_tables) -> list[str]:
     """The DynamoDB operations the layer's client makes (counted at the botocore level)."""
-    from toolboxai_realtime.aws import dynamodb
+    from toolboxai_realtime import aws
 
     seen: list[str] = []
-    dynamodb().meta.events.register("before-call.dynamodb", lambda model, **_: seen.append(model.name))
+    aws.client_events().register("before-call.dynamodb", lambda model, **_: seen.append(model.name))
     return seen
 
 

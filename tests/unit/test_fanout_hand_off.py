@@ -7,17 +7,17 @@ import json
 import pytest
 from botocore.stub import Stubber
 
-from toolboxai_realtime import fanout
+from toolboxai_realtime import aws, fanout
 
 
 @pytest.fixture
 def lambda_stub(monkeypatch):
     monkeypatch.setenv("LEGACY_FANOUT_FUNCTION", "LegacyFanoutFunction")
-    fanout._lambda.cache_clear()
-    client = fanout._lambda()
+    aws.clear_clients()
+    client = aws.lambda_client()
     with Stubber(client) as stub:
         yield stub
-    fanout._lambda.cache_clear()
+    aws.clear_clients()
 
 
 def test_content_generation_events_are_invoked_asynchronously_with_the_published_data(lambda_stub):

@@ -94,3 +94,49 @@ def test_check_mode_reports_a_stale_file_and_write_fixes_it(tmp_path, capsys):
     assert export_openapi.main(["--path", str(target)]) == 0
     assert export_openapi.main(["--check", "--path", str(target)]) == 0
     assert json.loads(target.read_text()) == DOCUMENT
+
+
+# ----------------------------------------------------------------------------- issue 11, item 6
+
+
+def _document():
+    from scripts import export_openapi
+
+    return export_openapi.build()
+
+
+def test_every_error_status_is_the_error_model_and_no_blanket_500():
+    doc = _document()
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "500" not in responses, (method, path)
+            assert {"400", "503"} <= set(responses), (method, path)
+            for status, response in responses.items():
+                if int(status) >= 400 and path != "/health":
+                    ref = response["content"]["application/json"]["schema"]["$ref"]
+                    assert ref == "#/components/schemas/Error", (method, path, status)
+
+
+@pytest.mark.parametrize(
+    ("path", "media_types"),
+    [
+        ("/pusher/auth", {"application/x-www-form-urlencoded", "application/json"}),
+        ("/pusher/user-auth", {"application/x-www-form-urlencoded", "application/json"}),
+        ("/realtime/maintenance", {"application/json"}),
+        ("/pusher/webhook", {"application/json"}),
+        ("/realtime/trigger", {"application/json"}),
+    ],
+)
+def test_every_body_route_documents_its_body(path, media_types):
+    operation = _document()["paths"][path]["post"]
+    assert set(operation["requestBody"]["content"]) == media_types
+    assert {"413", "415"} <= set(operation["responses"]) or path == "/pusher/webhook"
+
+
+def test_bearer_routes_document_401_and_the_auth_routes_429():
+    paths = _document()["paths"]
+    assert "401" in paths["/realtime/channels"]["get"]["responses"]
+    assert "429" in paths["/pusher/auth"]["post"]["responses"]
+    assert "Retry-After" in paths["/pusher/auth"]["post"]["responses"]["429"]["headers"]

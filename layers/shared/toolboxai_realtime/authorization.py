@@ -37,10 +37,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, Literal, Self, cast, get_args
+from typing import Annotated, Any, Final, Literal, Self, cast, get_args
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from . import pusher_gateway
-from .channels import Channel, authorize, parse_channel, validate_socket_id
+from .channels import Channel, ChannelName, SocketId, authorize, parse_channel, validate_socket_id
 from .errors import (
     BadRequest,
     ConfigurationError,
@@ -62,9 +64,11 @@ __all__ = [
     "MAX_CURRENT_ACTIVITY_LENGTH",
     "MAX_USER_INFO_BYTES",
     "AuthAttempt",
+    "ChannelAuthBody",
     "ChannelAuthRequest",
     "ChannelOutcome",
     "PresenceStatus",
+    "UserAuthBody",
     "decide",
     "parse_channel_auth_request",
     "parse_socket_id",
@@ -94,6 +98,26 @@ clock: Callable[[], float] = time.time
 
 
 # ------------------------------------------------------------------------------------------- requests
+
+
+class ChannelAuthBody(BaseModel):
+    """The body of ``POST /pusher/auth`` as documented (OpenAPI), form-encoded or JSON. The parser
+    (``parse_channel_auth_request``) also takes the pusher-js-auth batch form ``channel_name[i]``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    socket_id: SocketId
+    channel_name: ChannelName
+    status: PresenceStatus | None = None
+    current_activity: Annotated[str, StringConstraints(max_length=MAX_CURRENT_ACTIVITY_LENGTH)] | None = None
+
+
+class UserAuthBody(BaseModel):
+    """The body of ``POST /pusher/user-auth`` (pusher-js ``signin()``), form-encoded or JSON."""
+
+    model_config = ConfigDict(extra="allow")
+
+    socket_id: SocketId
 
 
 @dataclass(frozen=True, slots=True)

@@ -392,6 +392,17 @@ ends the sender's connections.
 FAMILIES: Mapping[str, ChannelFamily] = MappingProxyType({family.id: family for family in CHANNELS})
 """Family id -> family (read-only)."""
 
+
+def param_max_length(param: str) -> int:
+    """The longest value of template parameter ``param`` (``class_id``, ``lesson_id``, ...) that still
+    names a channel of at least one family: Pusher's 164 characters minus the shortest fixed part of
+    a template using it (``private-class-`` leaves 150 for a class id). 0 when no template uses it.
+    """
+    placeholder = "{" + param + "}"
+    fixed = [len(f.template) - len(placeholder) for f in CHANNELS if placeholder in f.template]
+    return CHANNEL_NAME_MAX_LENGTH - min(fixed) if fixed else 0
+
+
 if len(FAMILIES) != len(CHANNELS):  # pragma: no cover - a table bug, caught at import
     raise ValueError("channel family ids must be unique")
 

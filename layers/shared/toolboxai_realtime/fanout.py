@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import aws
 from .errors import RealtimeError
 from .legacy_ws import frame
 from .observability import count, logger
@@ -28,7 +27,6 @@ from .stores import connections
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
-    from mypy_boto3_lambda import LambdaClient
 
 MAX_WORKERS = 32
 LEGACY_CHANNEL = "content-generation"
@@ -39,12 +37,6 @@ class FanOutResult:
     sent: int = 0
     gone: int = 0
     failed: int = 0
-
-
-@lru_cache(maxsize=1)
-def _lambda() -> LambdaClient:
-    config = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"})
-    return boto3.client("lambda", config=config)
 
 
 def hand_off(channels: list[str], event_name: str, data_json: str) -> bool:
@@ -58,23 +50,12 @@ def hand_off(channels: list[str], event_name: str, data_json: str) -> bool:
         return False
     payload = f'{{"channels":{json.dumps(channels)},"event":{json.dumps(event_name)},"data":{data_json}}}'
     try:
-        _lambda().invoke(FunctionName=function, InvocationType="Event", Payload=payload.encode())
+        aws.lambda_client().invoke(FunctionName=function, InvocationType="Event", Payload=payload.encode())
     except (ClientError, BotoCoreError) as exc:
         logger.error("legacy fan-out hand-off failed", extra={"error_type": type(exc).__name__})
         count("LegacyFanOutFailures")
         return False
     return True
-
-
-@lru_cache(maxsize=4)
-def _management(endpoint: str) -> ApiGatewayManagementApiClient:
-    config = Config(
-        connect_timeout=1,
-        read_timeout=2,
-        retries={"max_attempts": 2, "mode": "standard"},
-        max_pool_connections=MAX_WORKERS,
-    )
-    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
 
 
 def _post(client: ApiGatewayManagementApiClient, connection_id: str, payload: bytes) -> str:
@@ -102,15 +83,17 @@ def fan_out(channels: list[str], event_name: str, data: Any, max_workers: int = 
         targets = [c.connection_id for c in connections.live() if c.wants(data)]
         if not targets:
             return FanOutResult()
-        client = _management(endpoint)
+        client = aws.management_api(endpoint, MAX_WORKERS)
         payload = frame(event_name, data)
         with ThreadPoolExecutor(max_workers=min(max_workers, len(targets))) as pool:
-            outcomes = list(pool.map(lambda cid: _post(client, cid, payload), targets))
+            # Each post runs in a copy of this context: the invocation's deadline holds in the workers.
+            futures = [pool.submit(copy_context().run, _post, client, cid, payload) for cid in targets]
+            outcomes = [future.result() for future in futures]
         gone = [cid for cid, outcome in zip(targets, outcomes, strict=True) if outcome == "gone"]
         if gone:
             connections.remove_many(gone)
-    except RealtimeError as exc:
-        logger.error("legacy fan-out failed", extra={"code": exc.code})
+    except (RealtimeError, BotoCoreError) as exc:  # BotoCoreError: no time left for a client
+        logger.error("legacy fan-out failed", extra={"code": getattr(exc, "code", type(exc).__name__)})
         count("LegacyFanOutFailures")
         return FanOutResult(failed=1)
     result = FanOutResult(sent=outcomes.count("sent"), gone=len(gone), failed=outcomes.count("failed"))

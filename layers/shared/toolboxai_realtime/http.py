@@ -12,20 +12,26 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
     ResponseValidationError,
 )
+from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from . import bodies
 from .errors import (
     BadRequest,
     InternalError,
@@ -41,16 +47,99 @@ from .settings import get_settings
 
 JSON_TYPES = ("application/json",)
 FORM_TYPE = "application/x-www-form-urlencoded"
-MAX_FORM_FIELDS = 250
+MAX_FORM_FIELDS = bodies.MAX_FORM_FIELDS
 
 
-def create_app() -> APIGatewayHttpResolver:
-    """A resolver with validation on and every error handler of the layer registered."""
+Caller = Callable[[str | None], Any]
+
+
+def create_app(
+    max_body_bytes: int | None = None, *, verify_first: bool = False, caller: Caller | None = None
+) -> APIGatewayHttpResolver:
+    """A resolver with validation on, the parser limits of ``bodies`` on every body, and every error
+    handler of the layer registered.
+
+    ``max_body_bytes`` is the largest body the function's routes accept (default: the ``MAX_BODY_BYTES``
+    setting). Bodies are held to ``bodies``' limits twice over, so that no route can forget: Powertools
+    decodes JSON with ``bodies.loads`` (its ``json_body_deserializer``, the path of typed ``body:``
+    parameters), and every body is checked ahead of Powertools' request validation and of the route,
+    so before the token is verified or anything is read or written; a body that merely fails to
+    parse is left to the route, so routes keep their own order (401 before 400 on the authenticated
+    ones). ``verify_first=True`` leaves the check out, for a route that verifies a signature over the
+    raw body before it parses anything (the webhook: ``bodies.loads`` applies the limits after it).
+
+    ``caller``, when given, is called with the ``Authorization`` header after the body limits and before
+    Powertools validates typed bodies, so a request without a valid token is a 401/403 whatever its
+    body (the token before the input, as on every other route); its result is ``app.context["caller"]``.
+    """
     # A response that fails its own model raises ResponseValidationError (mapped to 500 below) instead
     # of Powertools' default, a RequestValidationError that reads as the client's 422.
-    app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
+    app = APIGatewayHttpResolver(
+        enable_validation=True,
+        response_validation_error_http_code=500,
+        json_body_deserializer=_bounded_json(max_body_bytes),
+    )
+    if not verify_first:
+        # Powertools runs its request validation ahead of every middleware of ours and parses form
+        # bodies there without a field limit; it has no public hook in front of it, so the check rides
+        # on that middleware (it runs for every route: validation is on for the whole resolver).
+        app._request_validation_middleware = _BoundedRequestValidation(max_body_bytes, caller)
     register_error_handlers(app)
     return app
+
+
+def _limit(max_body_bytes: int | None) -> int:
+    return max_body_bytes or get_settings().max_body_bytes
+
+
+def _bounded_json(max_body_bytes: int | None) -> Callable[[str], Any]:
+    def deserialize(text: str) -> Any:
+        try:
+            return bodies.loads(text, max_bytes=_limit(max_body_bytes))
+        except bodies.MalformedJson as exc:
+            # Plain syntax errors stay Powertools' own (its 422 ``json_invalid`` with the position).
+            if isinstance(exc.__cause__, json.JSONDecodeError):
+                raise exc.__cause__ from None
+            raise
+
+    return deserialize
+
+
+class _BoundedRequestValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation with ``check_body_limits`` (and the caller's token) in front of it."""
+
+    def __init__(self, max_body_bytes: int | None, caller: Caller | None) -> None:  # base: does nothing
+        self.max_body_bytes = max_body_bytes
+        self.caller = caller
+
+    def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
+        if isinstance(app, APIGatewayHttpResolver):
+            check_body_limits(app.current_event, self.max_body_bytes)
+            if self.caller is not None:
+                principal = self.caller(app.current_event.headers.get("authorization"))
+                app.context["caller"] = principal  # Powertools clears the context after each request
+        return super().handler(app, next_middleware)
+
+
+def check_body_limits(event: APIGatewayProxyEventV2, max_body_bytes: int | None = None) -> None:
+    """Hold the body (if any) to the size limit and, for JSON and form bodies, to ``bodies``' parser
+    limits. Raises ``PayloadTooLarge`` (413) and ``bodies.BodyLimitExceeded`` (400); a body that is
+    merely malformed passes (its route reports it).
+    """
+    if not event.body:
+        return
+    limit = _limit(max_body_bytes)
+    data = read_body(event, limit)
+    kind = media_type(event)
+    try:
+        if kind in JSON_TYPES or not kind:
+            bodies.loads(data, max_bytes=limit)
+        elif kind == FORM_TYPE:
+            bodies.parse_form(_text(data))
+    except bodies.BodyLimitExceeded:
+        raise
+    except BadRequest:
+        return
 
 
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:
@@ -203,12 +292,7 @@ def parse_json_object(event: APIGatewayProxyEventV2, max_bytes: int | None = Non
 
 
 def _json_object(data: bytes) -> dict[str, Any]:
-    try:
-        doc = json.loads(_text(data))
-    except json.JSONDecodeError as exc:
-        raise BadRequest(
-            f"The body is not valid JSON ({exc.msg} at position {exc.pos}).", code="malformed_json"
-        ) from exc
+    doc = bodies.loads(data, max_bytes=len(data))
     if not isinstance(doc, dict):
         raise BadRequest("The JSON body must be an object.", code="malformed_json")
     return doc
@@ -224,16 +308,7 @@ def parse_form_or_json(event: APIGatewayProxyEventV2, max_bytes: int | None = No
     if kind in JSON_TYPES:
         return _json_object(data)
     if kind == FORM_TYPE or (not kind and not data):
-        try:
-            pairs = parse_qsl(_text(data), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-        except ValueError as exc:
-            raise BadRequest("The form body has too many fields.", code="malformed_form") from exc
-        form: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in form:
-                raise BadRequest(f"The form field {key!r} is repeated.", code="malformed_form")
-            form[key] = value
-        return form
+        return dict(bodies.parse_form(_text(data)))
     raise UnsupportedMediaType()
 
 

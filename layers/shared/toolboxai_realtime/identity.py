@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -30,7 +30,9 @@ import jwt
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
+from . import deadlines
 from .errors import ConfigurationError, Unauthorized, UpstreamUnavailable
+from .observability import count, logger
 from .secrets import jwt_secret
 from .settings import Settings, get_settings
 
@@ -80,13 +82,42 @@ def _id_string(value: object) -> object:
     return value
 
 
-def _id_set(value: object) -> object:
-    if value is None:
-        return frozenset()
-    # A bare string must not be taken as a collection of one-character ids.
-    if not isinstance(value, list | tuple | set | frozenset):
-        raise ValueError("must be a list of ids")
-    return frozenset(_id_string(item) for item in value)
+def _channel_ids(claim: str, param: str) -> Callable[[object], object]:
+    """The validator of a list claim whose elements fill ``{param}`` of channel templates.
+
+    The claim must be a list (anything else is ``invalid_claims``), but an element that can name no
+    channel of any family (``channels.param_max_length``: Pusher's 164 characters minus the longest-
+    allowing family's prefix; the channel alphabet; a string or integer) is dropped and logged, not a
+    reason to refuse the whole token: the user's other channels keep working.
+    """
+
+    def validate(value: object) -> object:
+        from .channels import PARAM_PATTERN, param_max_length  # channels imports this module
+
+        if value is None:
+            return frozenset()
+        # A bare string must not be taken as a collection of one-character ids.
+        if not isinstance(value, list | tuple | set | frozenset):
+            raise ValueError("must be a list of ids")
+        limit, pattern = param_max_length(param), re.compile(PARAM_PATTERN)
+        kept: set[str] = set()
+        lengths: list[int] = []  # of the ignored elements (-1: not a string or integer); never values
+        for item in value:
+            text = _id_string(item)
+            if isinstance(text, str) and len(text) <= limit and pattern.fullmatch(text):
+                kept.add(text)
+            else:
+                lengths.append(len(text) if isinstance(text, str) else -1)
+        if dropped := len(lengths):
+            lengths = sorted(lengths)[:10]
+            logger.warning(
+                "claim elements ignored",
+                extra={"claim": claim, "ignored": dropped, "lengths": lengths, "max_length": limit},
+            )
+            count("ClaimElementsIgnored", value=dropped, claim=claim)
+        return frozenset(kept)
+
+    return validate
 
 
 def _scope_set(value: object) -> object:
@@ -106,8 +137,9 @@ def _default_role(value: object) -> object:
 UserId = Annotated[str, BeforeValidator(_id_string), StringConstraints(min_length=1, max_length=128)]
 """A user id: the token's ``sub`` as a string of 1-128 characters (numbers become decimal strings)."""
 
-_Id = Annotated[str, BeforeValidator(_id_string), StringConstraints(min_length=1, max_length=128)]
-_Ids = Annotated[frozenset[_Id], BeforeValidator(_id_set)]
+_Id = Annotated[str, StringConstraints(min_length=1)]  # already a string of the channel alphabet
+_ClassIds = Annotated[frozenset[_Id], BeforeValidator(_channel_ids("class_ids", "class_id"))]
+_LessonIds = Annotated[frozenset[_Id], BeforeValidator(_channel_ids("lesson_ids", "lesson_id"))]
 _Scopes = Annotated[frozenset[Annotated[str, StringConstraints(min_length=1)]], BeforeValidator(_scope_set)]
 
 # Principal field -> the claim it comes from, to name claims (not fields) in error messages.
@@ -129,8 +161,8 @@ class Principal(BaseModel):
     role: Annotated[Role, BeforeValidator(_default_role)] = "student"
     name: str | None = None
     avatar_url: str | None = None
-    class_ids: _Ids = frozenset()
-    lesson_ids: _Ids = frozenset()
+    class_ids: _ClassIds = frozenset()
+    lesson_ids: _LessonIds = frozenset()
     scopes: _Scopes = frozenset()
     issued_at: int | None = None
     """The token's ``iat`` in whole seconds (rounded down), ``None`` when the token has none: revocations
@@ -409,6 +441,8 @@ def _jwks_key(header: Mapping[str, Any], alg: str, url: str) -> jwt.PyJWK:
     if not isinstance(kid, str) or not kid:
         raise Unauthorized("The token does not name its signing key (kid header).", code="malformed_token")
     client = _jwks_client(url)
+    # A fetch (at most every five minutes) fits the invocation's time budget (toolboxai_realtime.deadlines).
+    client.timeout = deadlines.call_timeout(_JWKS_TIMEOUT_SECONDS)
     # Load the key set first so that an unreachable or broken JWKS (our problem) is told apart from a
     # kid that is not in it (the caller's problem).
     try:

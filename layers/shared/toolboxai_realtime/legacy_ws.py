@@ -15,7 +15,8 @@ import re
 import time
 from typing import Any
 
-from .errors import RealtimeError
+from . import bodies
+from .errors import BadRequest, RealtimeError
 from .observability import count, logger
 from .stores import connections
 from .stores.connections import Connection
@@ -78,8 +79,10 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     if raw.strip() == "ping":
         return _reply(200, {"type": "pong", "time": int(time.time() * 1000)})
     try:
-        doc = json.loads(raw)
-    except json.JSONDecodeError:
+        doc = bodies.loads(raw, max_bytes=MAX_MESSAGE_BYTES)
+    except bodies.BodyLimitExceeded as exc:
+        return _error(exc.code, exc.message)
+    except BadRequest:
         return _error("invalid_json", 'Send JSON such as {"action": "ping"}.')
     action = doc.get("action") if isinstance(doc, dict) else None
     if action == "ping":

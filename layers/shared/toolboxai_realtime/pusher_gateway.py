@@ -25,6 +25,7 @@ from pusher.errors import PusherBadAuth, PusherBadRequest, PusherBadStatus, Push
 from pusher.http import POST, Request
 from pusher.util import validate_user_id
 
+from . import bodies, deadlines
 from .errors import BadRequest, ConfigurationError, InvalidSignature, UpstreamUnavailable
 from .observability import count, logger, tracer
 from .secrets import PusherCredentials, pusher_credentials
@@ -33,7 +34,7 @@ from .settings import Settings, get_settings
 WEBHOOK_MAX_AGE_SECONDS = 300  # the SDK's own window for time_ms
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=32)
 def _build(
     app_id: str,
     key: str,
@@ -59,7 +60,11 @@ def _build(
 
 
 def client(settings: Settings | None = None, creds: PusherCredentials | None = None) -> pusher.Pusher:
-    """The SDK client for the configured app (cached per credentials, so a rotated secret takes effect)."""
+    """The SDK client for the configured app (cached per credentials, so a rotated secret takes effect).
+
+    Its per-request timeout is the invocation's time left (``deadlines.call_timeout``, in 0.25 s steps),
+    at most ``PUSHER_TIMEOUT_SECONDS``: the SDK makes a single attempt, so that bounds the call.
+    """
     s = settings or get_settings()
     c = creds or pusher_credentials(s)
     return _build(
@@ -70,7 +75,7 @@ def client(settings: Settings | None = None, creds: PusherCredentials | None = N
         s.pusher_port,
         s.pusher_use_tls,
         s.pusher_cluster,
-        s.pusher_timeout_seconds,
+        deadlines.call_timeout(s.pusher_timeout_seconds),
         c.encryption_master_key_base64,
     )
 
@@ -115,7 +120,8 @@ def verify_webhook(key: str, signature: str, body: bytes, *, now: float | None =
     went wrong, and only takes text), computed over the raw bytes, signature first. Raises
     ``InvalidSignature`` (401) with code ``unknown_webhook_key``, ``invalid_webhook_signature`` or
     ``stale_webhook``; ``BadRequest`` (400, code ``malformed_webhook``) when a correctly signed body is
-    not a JSON object with a numeric ``time_ms``; ``ConfigurationError`` when Pusher is not configured.
+    not a JSON object with a numeric ``time_ms``, ``bodies.BodyLimitExceeded`` (400) when it is over a
+    parser limit (``toolboxai_realtime.bodies``); ``ConfigurationError`` when Pusher is not configured.
     """
     secret = pusher_credentials().webhook_keys.get(key)
     if secret is None:
@@ -124,8 +130,10 @@ def verify_webhook(key: str, signature: str, body: bytes, *, now: float | None =
     if not hmac.compare_digest(expected, signature.strip().lower().encode("utf-8", "replace")):
         raise InvalidSignature("The webhook signature is not valid.", code="invalid_webhook_signature")
     try:
-        doc = json.loads(body)
-    except ValueError as exc:  # not UTF-8, or not JSON
+        doc = bodies.loads(body, max_bytes=len(body))
+    except bodies.BodyLimitExceeded:
+        raise
+    except BadRequest as exc:  # not UTF-8, or not JSON
         raise BadRequest("The webhook body is not valid JSON.", code="malformed_webhook") from exc
     time_ms = doc.get("time_ms") if isinstance(doc, dict) else None
     if not isinstance(time_ms, int | float) or isinstance(time_ms, bool):

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from .errors import ConfigurationError
+from . import aws, deadlines
+from .errors import ConfigurationError, UpstreamUnavailable
 from .settings import Settings, get_settings
 
 _MAX_AGE = 300
@@ -29,8 +32,22 @@ class PusherCredentials:
     encryption_master_key_base64: str | None = None
 
 
+@lru_cache(maxsize=len(deadlines.PLANS))
+def _provider(plan: deadlines.AttemptPlan | None) -> parameters.SecretsProvider:
+    # One provider per attempt plan (Powertools caches values per provider; there are few plans), on
+    # a client sized to the invocation's deadline: Powertools' default client would wait 60 s per read.
+    return parameters.SecretsProvider(boto3_client=aws.secrets_manager())
+
+
 def _fetch(name: str) -> str:
-    value = parameters.get_secret(name, max_age=_MAX_AGE)
+    """The secret's value, cached for five minutes. Raises ``UpstreamUnavailable`` (503,
+    ``secrets_unavailable``) when Secrets Manager does not answer within the deadline."""
+    try:
+        value = _provider(deadlines.plan()).get(name, max_age=_MAX_AGE)
+    except (GetParameterError, deadlines.DeadlineExceeded) as exc:
+        raise UpstreamUnavailable(
+            "The server's secrets could not be read; try again shortly.", code="secrets_unavailable"
+        ) from exc
     if isinstance(value, bytes):
         return value.decode()
     return str(value)
