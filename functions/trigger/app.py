@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from toolboxai_realtime import deadlines, trigger_api, user_control
 from toolboxai_realtime.http import create_app, json_response, parse_json_object
-from toolboxai_realtime.identity import Principal, authenticate, bearer_token
+from toolboxai_realtime.identity import Principal
 from toolboxai_realtime.observability import logger, metrics, tracer
 from toolboxai_realtime.publisher import (
     BatchTriggerRequest,
@@ -71,7 +71,9 @@ def trigger_batch(
 
 
 def _caller() -> Principal:
-    return authenticate(bearer_token(app.current_event.headers.get("authorization")))
+    """The verified caller (``create_app(caller=...)`` has checked the token: admin or trigger scope)."""
+    principal: Principal = app.context["caller"]
+    return principal
 
 
 _CONTROL: dict[int, Any] = {
@@ -92,7 +94,7 @@ _CONTROL: dict[int, Any] = {
     openapi_extensions=CATALOG,
 )
 def send_to_user(user_id: str) -> Response[Any]:
-    principal = trigger_api.caller(app.current_event.headers.get("authorization"))  # 401/403 first
+    principal = _caller()
     body = user_control.UserEventRequest.model_validate(parse_json_object(app.current_event))
     return json_response(user_control.send_event(principal, unquote(user_id), body))
 
