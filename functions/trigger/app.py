@@ -15,7 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from toolboxai_realtime import deadlines, trigger_api, user_control
-from toolboxai_realtime.http import create_app, json_response, parse_json_object
+from toolboxai_realtime.http import create_app, json_response
 from toolboxai_realtime.identity import Principal
 from toolboxai_realtime.observability import logger, metrics, tracer
 from toolboxai_realtime.publisher import (
@@ -93,10 +93,8 @@ _CONTROL: dict[int, Any] = {
     },
     openapi_extensions=CATALOG,
 )
-def send_to_user(user_id: str) -> Response[Any]:
-    principal = _caller()
-    body = user_control.UserEventRequest.model_validate(parse_json_object(app.current_event))
-    return json_response(user_control.send_event(principal, unquote(user_id), body))
+def send_to_user(user_id: str, body: user_control.UserEventRequest) -> Response[Any]:
+    return json_response(user_control.send_event(_caller(), unquote(user_id), body))
 
 
 @app.post(
@@ -125,16 +123,13 @@ def terminate(user_id: str) -> Response[Any]:
             "content": {"application/json": {"model": user_control.RevocationOut}},
         },
         400: {"description": "Malformed JSON."},
-        415: {"description": "Not application/json."},
+        413: {"description": "Body over MAX_BODY_BYTES."},
         422: {"description": "Invalid user, class or lesson id, or both class_id and lesson_id."},
         **_CONTROL,
     },
 )
-def create_revocation() -> Response[Any]:
-    principal = _caller()
-    user_control.require_admin(principal)
-    body = user_control.RevocationRequest.model_validate(parse_json_object(app.current_event))
-    return json_response(user_control.create_revocation(principal, body), status=201)
+def create_revocation(body: user_control.RevocationRequest) -> Response[Any]:
+    return json_response(user_control.create_revocation(_caller(), body), status=201)
 
 
 @app.get(
@@ -159,14 +154,16 @@ def list_revocations() -> Response[Any]:
     "/realtime/revocations/<id>",
     summary="Lift a revocation",
     responses={
-        204: {"description": "Lifted."},
+        200: {
+            "description": "Lifted: the user's tokens are accepted again for that scope.",
+            "content": {"application/json": {"model": user_control.RevocationLifted}},
+        },
         404: {"description": "No revocation with this id is in force."},
         **_CONTROL,
     },
 )
 def delete_revocation(id: str) -> Response[Any]:
-    user_control.delete_revocation(_caller(), unquote(id))
-    return Response(status_code=204)
+    return json_response(user_control.delete_revocation(_caller(), unquote(id)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -36,6 +36,7 @@ from .publisher import EventData, PublishResult, default_publisher
 from .stores import revocations as store
 
 __all__ = [
+    "RevocationLifted",
     "RevocationList",
     "RevocationOut",
     "RevocationRequest",
@@ -107,6 +108,14 @@ class RevocationOut(BaseModel):
     connections_terminated: bool | None = Field(
         default=None, description="On creation: whether Pusher ended the user's connections."
     )
+
+
+class RevocationLifted(BaseModel):
+    """What ``DELETE /realtime/revocations/{id}`` answers."""
+
+    id: str
+    user_id: str
+    lifted: Literal[True] = True
 
 
 class RevocationList(BaseModel):
@@ -215,7 +224,7 @@ def list_revocations(principal: Principal, user_id: str | None = None) -> Revoca
     return RevocationList(revocations=[_out(r) for r in found], count=len(found))
 
 
-def delete_revocation(principal: Principal, revocation_id: str) -> None:
+def delete_revocation(principal: Principal, revocation_id: str) -> RevocationLifted:
     """Lift one revocation. Raises ``Forbidden`` (``admin_required``), ``NotFound``
     (``revocation_not_found``: no such id, or it has lapsed) and ``UpstreamUnavailable``."""
     require_admin(principal)
@@ -226,6 +235,7 @@ def delete_revocation(principal: Principal, revocation_id: str) -> None:
         "revocation_lifted", reason="admin_request", level="info", by=principal.user_id, user_id=key[0]
     )
     count("RevocationsLifted")
+    return RevocationLifted(id=revocation_id, user_id=key[0])
 
 
 def _out(record: store.Revocation, terminated: bool | None = None) -> RevocationOut:
