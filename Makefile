@@ -10,7 +10,7 @@ PY          := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help dev test lint format typecheck unit integration infra e2e token reconcile canary bench schema openapi browser build validate deploy dist checkov deps tools clean
+.PHONY: help dev test lint format typecheck unit integration infra e2e js js-deps js-pack js-measure token reconcile canary bench schema openapi browser build validate deploy dist checkov deps tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -23,6 +23,12 @@ $(VENV)/.installed: pyproject.toml
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
+	@touch $@
+
+# The TypeScript client (@toolboxai/realtime) has its own package and lockfile.
+JS := clients/js
+$(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund
 	@touch $@
 
 $(TOOLS_VENV)/.installed: requirements-tools.txt
@@ -48,8 +54,19 @@ dev: deps ## run the whole local stack on http://127.0.0.1:8008 until Ctrl-C
 # The tools' bin directories come after the application's own (`make test` runs the e2e stack too).
 TOOLS_PATH = $(CURDIR)/$(TOOLS_VENV)/bin:$(CURDIR)/$(CHECKOV_VENV)/bin
 
-test: deps tools browser lint ## install what is missing, lint, then run the whole suite (e2e included)
+test: deps tools browser lint js ## install what is missing, lint, then run the whole suite (e2e and the TypeScript client included)
 	PATH="$(TOOLS_PATH):$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
+
+js-deps: $(JS)/node_modules/.installed ## install the TypeScript client's npm dependencies (npm ci in clients/js)
+
+js: deps js-deps ## the TypeScript client: generated types current, tsc --strict, ESLint, unit tests, e2e against the local stack
+	cd $(JS) && npm run --silent check && npm run --silent test && npm run --silent test:e2e
+
+js-pack: js-deps ## build the TypeScript client's installable tarball (clients/js/toolboxai-realtime-*.tgz)
+	cd $(JS) && npm pack
+
+js-measure: deps js-deps ## bundle sizes of the TypeScript client and its recovery time (starts its own stack)
+	cd $(JS) && npm run --silent build && npm run --silent measure
 
 lint: deps ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
@@ -84,8 +101,9 @@ canary: deps ## run the delivery canary against the running `make dev` stack, e.
 bench: deps ## run the benchmarks in bench/ and print their figures
 	PYTHONPATH=layers/shared:. $(PY) -m bench $(ARGS)
 
-schema: deps ## regenerate schema/catalog.schema.json from the event catalog
+schema: deps js-deps ## regenerate schema/catalog.schema.json from the event catalog, and the TypeScript types from it
 	PYTHONPATH=layers/shared $(PY) -m scripts.export_catalog_schema
+	cd $(JS) && npm run --silent generate
 
 openapi: deps ## regenerate openapi.json from the resolvers (served locally at /openapi.json and /docs)
 	PYTHONPATH=layers/shared $(PY) -m scripts.export_openapi

@@ -1,14 +1,17 @@
-"""GET /realtime/channels, GET /realtime/channels/{channel}/members: occupancy for dashboards; and
-GET /realtime/classes/{class_id}/connected: which students of a class are connected now (the class watch)."""
+"""GET /realtime/channels, GET /realtime/channels/{channel}/members (occupancy for dashboards),
+GET /realtime/channels/{channel}/history (the events a channel received, for catching up) and
+GET /realtime/classes/{class_id}/connected (which students of a class are connected now: the class watch)."""
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from toolboxai_realtime import deadlines, presence
+from toolboxai_realtime import deadlines, history, presence
+from toolboxai_realtime.event_ids import EVENT_ID_PATTERN
 from toolboxai_realtime.http import create_app, json_response
 from toolboxai_realtime.identity import Principal, authenticate, bearer_token
 from toolboxai_realtime.observability import logger, metrics, tracer
@@ -48,6 +51,43 @@ def list_channels() -> Response[Any]:
 def channel_members(channel: str) -> Response[Any]:
     # API Gateway hands the path segment over still percent-encoded; '%' is not a channel character.
     return json_response(presence.channel_members(_caller(), unquote(channel)))
+
+
+HISTORY_RESPONSES: dict[int, Any] = {
+    200: {
+        "description": "The channel's events in publish order.",
+        "content": {"application/json": {"model": history.HistoryPage}},
+    },
+    400: {"description": "Malformed channel name, after or limit."},
+    401: {"description": "Missing or invalid bearer token."},
+    403: {"description": "The caller may not subscribe to this channel (someone else's, or unknown)."},
+    404: {"description": "This channel's family keeps no history (history_not_kept)."},
+    410: {"description": "after is older than HISTORY_RETENTION (history_expired): reload the state."},
+    422: {"description": "after is not an event id, or limit is not 1-100."},
+    503: {"description": "The history store is unavailable (Retry-After)."},
+}
+
+
+@app.get(
+    "/realtime/channels/<channel>/history",
+    summary="Events a channel received, for catching up after a reconnect",
+    responses=HISTORY_RESPONSES,
+)
+def channel_history(
+    channel: str,
+    after: Annotated[
+        str | None,
+        Query(
+            pattern=EVENT_ID_PATTERN,
+            description="Return the events after this event_id (the last one the client saw).",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=history.MAX_LIMIT, description="At most this many events.")] = (
+        history.DEFAULT_LIMIT
+    ),
+) -> Response[Any]:
+    page = history.read_for(_caller(), unquote(channel), after=after, limit=limit)
+    return json_response(page)
 
 
 @app.get("/realtime/classes/<class_id>/connected")

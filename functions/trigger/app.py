@@ -30,18 +30,33 @@ app = create_app(caller=trigger_api.caller)
 
 RESPONSES: dict[int, Any] = {
     200: {
-        "description": "Published: Pusher accepted the events.",
+        "description": "Published: Pusher accepted the events. event_ids lists their ids (also in each "
+        "event's data as event_id).",
         "content": {"application/json": {"model": PublishResult}},
     },
     400: {"description": "Malformed body, channel, event name or socket_id."},
     401: {"description": "Missing or invalid bearer token."},
     403: {"description": "The token has neither the admin role nor the realtime:trigger scope."},
     409: {"description": "A request with this Idempotency-Key is still running (Retry-After)."},
-    413: {"description": "Event data above 10,240 bytes (compact UTF-8 JSON)."},
-    422: {"description": "Not in the catalog, invalid data, or an Idempotency-Key reused with another body."},
+    413: {
+        "description": "Event data above 10,240 bytes as sent (compact UTF-8 JSON with its event_id; "
+        "event_data_too_large)."
+    },
+    422: {
+        "description": "Not in the catalog, invalid data, data holding an event_id (event_id_not_allowed), "
+        "or an Idempotency-Key reused with another body."
+    },
     429: {"description": "Per-channel rate limit reached (Retry-After); nothing was published."},
-    502: {"description": "Pusher answered with an error (Retry-After); nothing reported as published."},
-    503: {"description": "Pusher or DynamoDB unavailable (Retry-After)."},
+    502: {"description": "Pusher refused the request (Retry-After); nothing was published."},
+    503: {
+        "description": "Pusher could not be reached, or DynamoDB is unavailable (Retry-After); nothing "
+        "was published."
+    },
+    504: {
+        "description": "publish_outcome_unknown: the publish was sent and no answer came back; it may have "
+        "been delivered and is in history. details.event_ids are its ids. Retry with the same "
+        "Idempotency-Key: it goes out again under the same ids (Retry-After)."
+    },
 }
 CATALOG = {"x-event-catalog": catalog_openapi_refs()}
 

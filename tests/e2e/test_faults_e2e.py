@@ -80,9 +80,9 @@ def webhook(stack: Stack) -> tuple[int, dict[str, str], Any]:
     return stack.request("POST", "/pusher/webhook", body=body, headers=headers)
 
 
-def assert_our_503(answer: tuple[int, dict[str, str], Any], code: str) -> None:
-    status, headers, body = answer
-    assert status == 503, body
+def assert_our_503(answer: tuple[int, dict[str, str], Any], code: str, status: int = 503) -> None:
+    got, headers, body = answer
+    assert got == status, body
     assert headers["content-type"].startswith("application/json")
     assert body["code"] == code
     assert body["request_id"]
@@ -111,10 +111,14 @@ def test_stalled_dynamodb_answers_503_within_the_budgets(stack):
     assert trigger(stack)[0] == 200
 
 
-def test_stalled_soketi_answers_503_within_the_budget(stack):
+def test_stalled_soketi_answers_504_within_the_budget(stack):
+    # A stopped soketi still accepts the connection (the kernel does) and never answers: the publish
+    # was sent, so the outcome is unknown (504 publish_outcome_unknown, README "Delivery"), not "nothing
+    # was published" — and it must come well inside the function's timeout.
     with stopped(child_pid(stack, "soketi")):
         took, answer = timed(lambda: trigger(stack))
     print(f"soketi stalled: trigger {took:.2f} s")
-    assert_our_503(answer, "pusher_timeout")
+    assert_our_503(answer, "publish_outcome_unknown", status=504)
+    assert answer[2]["details"]["event_ids"]
     assert took < API_LIMIT, took
     assert trigger(stack)[0] == 200

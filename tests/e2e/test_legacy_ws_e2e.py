@@ -22,7 +22,8 @@ def ws_url(stack: Stack, query: str = "") -> str:
     return f"ws://127.0.0.1:{stack.env['REALTIME_PORT']}/ws/content{query}"
 
 
-def publish(stack: Stack, event: str, data: dict[str, Any]) -> None:
+def publish(stack: Stack, event: str, data: dict[str, Any]) -> str:
+    """Publish on content-generation; returns the event id (legacy clients get it in the data too)."""
     token = mint_dev_token("ops", role="admin", secret=stack.env["JWT_SECRET"])
     status, _, body = stack.json(
         "POST",
@@ -31,6 +32,7 @@ def publish(stack: Stack, event: str, data: dict[str, Any]) -> None:
         token=token,
     )
     assert status == 200, body
+    return str(body["event_ids"][0])
 
 
 def frames(ws: ClientConnection, count: int, timeout: float = 10) -> list[dict[str, Any]]:
@@ -51,8 +53,8 @@ def test_legacy_clients_receive_content_generation_events_like_pusher_js(stack, 
 
         other = {"content_id": "content_e2e_2", "user_id": "7", "progress": 10, "stage": "outline"}
         own = {"content_id": "content_e2e_1", "user_id": "7", "progress": 100, "stage": "done"}
-        publish(stack, "progress_update", other)
-        publish(stack, "generation_completed", own)
+        other = {**other, "event_id": publish(stack, "progress_update", other)}
+        own = {**own, "event_id": publish(stack, "generation_completed", own)}
 
         assert frames(everyone, 2) == [
             {"channel": "content-generation", "event": "progress_update", "data": other},

@@ -23,7 +23,8 @@ result = Publisher(rate_limit=False).broadcast_system_message(
     {"type": "info", "title": "From an installed publisher", "message": sys.argv[1],
      "timestamp": "2024-01-01T12:00:00Z"}
 )
-print(json.dumps({"module": toolboxai_realtime.__file__, "channels": list(result.channels)}))
+print(json.dumps({"module": toolboxai_realtime.__file__, "channels": list(result.channels),
+                  "event_ids": list(result.event_ids)}))
 """
 
 
@@ -79,6 +80,10 @@ def test_the_installed_wheel_publishes_to_the_local_stack(
     env = {k: v for k, v in os.environ.items() if k in keep}
     env.update({k: v for k, v in stack.env.items() if k.startswith("PUSHER_")})
     env.update({"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_METRICS_DISABLED": "true"})
+    # The publisher keeps channel history in DynamoDB before it publishes (README, Delivery): a service
+    # needs the history table's name and access to it, here the stack's moto server and its fake keys.
+    env.update({k: stack.env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")})
+    env["AWS_ENDPOINT_URL_DYNAMODB"] = f"http://127.0.0.1:{stack.env['DYNAMODB_PORT']}"
     assert "PYTHONPATH" not in env
     result = subprocess.run(
         [str(service_python), "-c", SERVICE_SCRIPT, "wheel-e2e"],
@@ -96,3 +101,4 @@ def test_the_installed_wheel_publishes_to_the_local_stack(
 
     got = pusher_js.wait_event(client="dashboard", event="system_notification", channel="dashboard-updates")
     assert got["data"]["message"] == "wheel-e2e"
+    assert [got["data"]["event_id"]] == printed["event_ids"]

@@ -8,8 +8,8 @@ output. An expected line is checked when it is output: a JSON object (possibly e
 status line ``HTTP/1.1 401 …``, a hyphenated header such as ``www-authenticate: …``, or a row of status
 codes; prose comments are not. In JSON, every ``"key": value`` written is looked for in the output's
 JSON objects (at any depth): strings as patterns (``…`` is anything, a run of hex digits or digits is
-any such run: ids, times), integers exactly (except the ones that depend on the clock), floats
-(timings) not at all.
+any such run: ids, times; so is a ULID event id), integers exactly (except the ones that depend on the
+clock), floats (timings) not at all.
 
 The shell has none of the stack's port variables: `make reconcile` and `local_stack.invoke` must find
 the stack through the record the running stack wrote, as in a developer's second terminal. Only the
@@ -93,14 +93,18 @@ def segments() -> list[Segment]:
 
 # ------------------------------------------------------------------------------------ the comparison
 
+# An event id as the README writes one (a ULID, or its first characters before "…"): Crockford base32.
+_ULID = r"0[0-9A-HJKMNP-TV-Z]{9,25}"
 _PAIR = re.compile(r'("(?:[^"\\]|\\.)*")\s*:\s*("(?:[^"\\]|\\.)*"|true|false|null|-?\d+(?:\.\d+)?)')
 
 
 def _pattern(expected: str) -> re.Pattern[str]:
     pieces = []
-    for token in re.split(r"(…|[0-9a-f]*\d[0-9a-f]*)", expected):
+    for token in re.split(rf"(…|{_ULID}|[0-9a-f]*\d[0-9a-f]*)", expected):
         if token == "…":
             pieces.append(".*")
+        elif re.fullmatch(_ULID, token):  # an event id (or its start): any other one
+            pieces.append("[0-9A-HJKMNP-TV-Z]+")
         elif token and re.fullmatch(r"[0-9a-f]*\d[0-9a-f]*", token):
             pieces.append("[0-9a-f]+")
         else:
@@ -187,8 +191,11 @@ def _run_segments(stack: Stack, segs: list[Segment]) -> list[str]:
     """Run every segment in one bash, in order; the output of each."""
     script = ["cd " + json.dumps(str(ROOT))]
     for index, seg in enumerate(segs):
-        # The auth limit counts per calendar minute: start no example in a minute's last seconds.
-        script.append('s=$(date +%-S); if [ "$s" -ge 52 ]; then sleep $((61 - s)); fi')
+        # The auth limit counts per calendar minute: start no README block in a minute's last seconds.
+        # Per block, not per segment: a wait between two segments of one block (the rate-limit loop,
+        # then the request it refuses) would itself start a new minute.
+        if index == 0 or segs[index - 1].block != seg.block:
+            script.append('s=$(date +%-S); if [ "$s" -ge 50 ]; then sleep $((61 - s)); fi')
         script.append(f"printf '\\n@@segment {index}@@\\n'")
         code = "\n".join(seg.code).replace("127.0.0.1:8008", f"127.0.0.1:{stack.env['REALTIME_PORT']}")
         script.append(code)

@@ -70,16 +70,16 @@ def test_public_channel_client_receives_the_documented_event(stack, pusher_js):
     subscribe(pusher_js, "viewer", "dashboard-updates")
     body = trigger(stack, {"channel": "dashboard-updates", "event": "notification", "data": NOTIFICATION})
     got = pusher_js.wait_event(client="viewer", event="notification", channel="dashboard-updates")
-    assert got["data"] == NOTIFICATION
+    assert got["data"] == {**NOTIFICATION, "event_id": body["event_ids"][0]}
     assert body["channels"] == ["dashboard-updates"]
 
 
 def test_private_user_channel_receives_a_personal_notification(stack, pusher_js):
     pusher_js.connect("student", token=token(stack, "12345", role="student"))
     subscribe(pusher_js, "student", "private-user-12345")
-    trigger(stack, {"channel": "private-user-12345", "event": "personal_notification", "data": GRADE})
+    body = trigger(stack, {"channel": "private-user-12345", "event": "personal_notification", "data": GRADE})
     got = pusher_js.wait_event(client="student", event="personal_notification", channel="private-user-12345")
-    assert got["data"] == {**GRADE, "read": False}
+    assert got["data"] == {**GRADE, "read": False, "event_id": body["event_ids"][0]}
 
 
 def test_presence_classroom_members_receive_an_activity_update(stack, pusher_js):
@@ -92,9 +92,9 @@ def test_presence_classroom_members_receive_an_activity_update(stack, pusher_js)
         "current_activity": "solving_problem_3",
         "timestamp": "2024-01-01T12:00:00Z",
     }
-    trigger(stack, {"channel": "presence-classroom-101", "event": "activity_update", "data": data})
+    body = trigger(stack, {"channel": "presence-classroom-101", "event": "activity_update", "data": data})
     got = pusher_js.wait_event(client="teacher", event="activity_update", channel="presence-classroom-101")
-    assert got["data"] == data
+    assert got["data"] == {**data, "event_id": body["event_ids"][0]}
 
 
 def test_excluded_socket_does_not_receive_and_the_others_do(stack, pusher_js):
@@ -143,7 +143,7 @@ def test_batch_events_all_arrive(stack, pusher_js):
     )
     assert body["event_count"] == 2
     got = pusher_js.wait_event(client="watcher", event="progress_update", channel="content-generation")
-    assert got["data"] == progress
+    assert got["data"] == {**progress, "event_id": body["event_ids"][0]}
     pusher_js.wait_event(client="watcher", event="notification", channel="dashboard-updates")
 
 
@@ -214,6 +214,6 @@ def test_readme_curl_example_works_as_written(stack, pusher_js):
     assert answer["success"] is True
     assert answer["message"] == "Event triggered successfully"
     got = pusher_js.wait_event(client="audience", event="notification", channel="dashboard-updates")
-    assert got["data"] == NOTIFICATION
+    assert got["data"] == {**NOTIFICATION, "event_id": answer["event_ids"][0]}
     marker(stack, pusher_js, "excluded")
     assert events_of(pusher_js, "excluded") == [("dashboard-updates", "maintenance_alert")]

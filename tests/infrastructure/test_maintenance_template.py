@@ -110,18 +110,27 @@ def test_the_claim_lease_outlasts_every_function_that_claims_alerts():
 # ------------------------------------------------------------------------------------- least privilege
 
 
-def test_the_scheduler_may_only_query_the_index_and_update_windows_and_read_the_pusher_secret():
-    assert grants(SCHEDULER) == {("dynamodb:UpdateItem", r(TABLE_ARN)), ("dynamodb:Query", r(INDEX_ARN))}
+HISTORY_ARN = {"Fn::GetAtt": ["HistoryTable", "Arn"]}
+
+
+def test_the_scheduler_may_only_query_the_index_update_windows_keep_history_and_read_the_pusher_secret():
+    # dashboard-updates keeps history: each alert is written there (BatchWriteItem) before it is sent.
+    assert grants(SCHEDULER) == {
+        ("dynamodb:UpdateItem", r(TABLE_ARN)),
+        ("dynamodb:Query", r(INDEX_ARN)),
+        ("dynamodb:BatchWriteItem", r(HISTORY_ARN)),
+    }
     (secret,) = secrets(SCHEDULER)
     assert secret.endswith(":secret:${PusherSecretName}-*")
 
 
-def test_the_api_may_only_write_read_and_query_windows_and_read_its_two_secrets():
+def test_the_api_may_only_write_read_and_query_windows_keep_history_and_read_its_two_secrets():
     assert grants(API) == {
         ("dynamodb:PutItem", r(TABLE_ARN)),
         ("dynamodb:GetItem", r(TABLE_ARN)),
         ("dynamodb:UpdateItem", r(TABLE_ARN)),
         ("dynamodb:Query", r(INDEX_ARN)),
+        ("dynamodb:BatchWriteItem", r(HISTORY_ARN)),
     }
     assert sorted(s.rsplit(":", 1)[1] for s in secrets(API)) == [
         "${JwtSecretName}-*",

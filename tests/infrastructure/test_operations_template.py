@@ -26,6 +26,7 @@ DISPOSABLE_TABLES = {
     "RateLimitTable": "per-minute counters and connection leases (minutes of TTL)",
     "IdempotencyTable": "an hour of Idempotency-Key records",
     "ConnectionsTable": "legacy WebSocket connections; they close when the API does",
+    "HistoryTable": "a catch-up window of HISTORY_RETENTION (24 h); a new table starts that window afresh",
 }
 # Pusher: "answer 2xx within 4 s" (shared/PROTOCOL.md, webhooks).
 PUSHER_WEBHOOK_BUDGET_MS = 4000

@@ -72,7 +72,12 @@ def test_reconcile_runs_every_five_minutes_one_at_a_time():
         ("WebhookFunction", {("dynamodb:UpdateItem", "table")}, {"PusherSecretName"}),
         (
             "ChannelsFunction",
-            {("dynamodb:Query", "table"), ("dynamodb:Query", "index"), ("dynamodb:BatchGetItem", "table")},
+            {
+                ("dynamodb:Query", "table"),
+                ("dynamodb:Query", "index"),
+                ("dynamodb:Query", "history"),
+                ("dynamodb:BatchGetItem", "table"),
+            },
             {"JwtSecretName"},
         ),
         (
@@ -95,6 +100,8 @@ def test_each_function_gets_only_the_actions_it_uses(function, grants, secrets):
                     found.add((action, "table"))
                 elif resource == {"Fn::Sub": "${PresenceTable.Arn}/index/" + presence.INDEX_NAME}:
                     found.add((action, "index"))
+                elif resource == {"Fn::GetAtt": ["HistoryTable", "Arn"]}:
+                    found.add((action, "history"))
                 else:
                     found.add((action, str(resource)))
     assert found == grants

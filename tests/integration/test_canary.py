@@ -26,6 +26,7 @@ from websockets.sync.server import ServerConnection, serve
 from tests.conftest import gateway, lambda_context, load_event, reset_caches
 from toolboxai_realtime import canary, pusher_gateway
 from toolboxai_realtime.errors import UpstreamUnavailable
+from toolboxai_realtime.event_ids import is_event_id
 
 SOCKET_ID = "1234.5678"
 
@@ -141,6 +142,7 @@ def test_canary_connects_subscribes_publishes_and_times_the_receipt(fake_pusher,
     ((channel, event, data),) = delivered
     assert (channel, event) == (report.channel, "canary_probe")
     assert json.loads(data)["run_id"] == report.run_id
+    assert is_event_id(json.loads(data)["event_id"])  # the canary's probe carries an event id too
     # The URL is the Pusher protocol's, and the subscription was signed for this socket and channel
     # (the fake server checks the HMAC and would have refused it otherwise).
     assert fake_pusher.paths == [f"/app/{fake_pusher.key}?protocol=7&client=toolboxai-canary&version=1.0"]

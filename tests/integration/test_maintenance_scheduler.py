@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 import pytest
 import requests
 import responses
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from tests.conftest import gateway, load_event, reset_caches
-from toolboxai_realtime import maintenance
+from toolboxai_realtime import history, maintenance
 from toolboxai_realtime.identity import Principal
 from toolboxai_realtime.maintenance import (
     LEASE_SECONDS,
@@ -205,6 +206,10 @@ def test_a_run_after_downtime_sends_the_missed_alert_once_late(aws_tables, pushe
     send_due_alerts(clock=clock.at(start - 28 * MIN))
     assert pusher.alert_ids() == [f"{window.id}:60m"]
     assert pusher.sent()[0]["timestamp"] == iso(start - 30 * MIN)
+    # Maintenance alerts carry an event id and are in dashboard-updates' history (the banner in force).
+    alert_id = pusher.sent()[0]["event_id"]
+    kept = history.read("dashboard-updates")
+    assert [(e.event_id, e.data["alert_id"]) for e in kept.events] == [(alert_id, f"{window.id}:60m")]
 
     send_due_alerts(clock=clock.at(start - 15 * MIN))
     assert pusher.alert_ids() == [f"{window.id}:60m", f"{window.id}:15m"]
@@ -250,7 +255,8 @@ def test_a_pusher_failure_fails_the_run_and_the_next_run_sends_the_alert_exactly
     start = T0 + 86400
     window = create(clock, start, lead_minutes=[15])
     with responses.RequestsMock() as mock:
-        mock.post(EVENTS_URL, body=requests.ConnectionError("refused"))
+        refused = NewConnectionError(None, "[Errno 111] Connection refused")  # type: ignore[arg-type]
+        mock.post(EVENTS_URL, body=requests.ConnectionError(MaxRetryError(None, EVENTS_URL, refused)))
         with pytest.raises(MaintenanceAlertFailed):
             send_due_alerts(clock=clock.at(start - 15 * MIN))
     assert failures == ["MaintenanceAlertFailures"]

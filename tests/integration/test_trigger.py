@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 import responses
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from tests.conftest import ROOT, client_events, http_event, invoke, load_event, reset_caches
 from toolboxai_realtime import idempotency, publisher
@@ -91,11 +92,16 @@ def pusher_calls(mock: responses.RequestsMock) -> list[str]:
     return [call.request.url.split("?")[0] for call in mock.calls]
 
 
+EVENT_ID_BYTES = len(',"event_id":"01M8NNE7XZ72ZRS2F3Q212FTKV"')
+"""What the server's event_id adds to a non-empty data object (ids are always 26 characters)."""
+
+
 def sized(total: int, filler: str) -> dict[str, Any]:
+    """Data of exactly ``total`` bytes as sent (compact UTF-8 JSON, with the event_id the server adds)."""
     data = {**NOTIFICATION, "details": ""}
-    room = total - encoded_size(data)
+    room = total - EVENT_ID_BYTES - encoded_size(data)
     data["details"] = filler * (room // len(filler.encode())) + "a" * (room % len(filler.encode()))
-    assert encoded_size(data) == total
+    assert encoded_size(data) + EVENT_ID_BYTES == total
     return data
 
 
@@ -113,7 +119,8 @@ def test_documented_example_works_as_written(aws_tables, pusher):
     assert body["publish_id"]
     sent = json.loads(pusher.calls[0].request.body)
     assert sent["socket_id"] == "123456.789012"
-    assert json.loads(sent["data"]) == NOTIFICATION
+    (event_id,) = body["event_ids"]
+    assert json.loads(sent["data"]) == {**NOTIFICATION, "event_id": event_id}
 
 
 @pytest.mark.parametrize(
@@ -310,7 +317,7 @@ def test_unknown_event_names_the_allowed_events(aws_tables, pusher):
 def test_non_ascii_data_of_exactly_10240_bytes_is_accepted(aws_tables, pusher, filler):
     status, _, body = post({**DOC_EXAMPLE, "data": sized(MAX_EVENT_DATA_BYTES, filler)})
     assert status == 200, body
-    assert body["events"][0]["data_bytes"] == MAX_EVENT_DATA_BYTES
+    assert body["events"][0]["sent_bytes"] == MAX_EVENT_DATA_BYTES
     assert len(json.loads(pusher.calls[0].request.body)["data"].encode()) == MAX_EVENT_DATA_BYTES
 
 
@@ -325,14 +332,38 @@ def test_invalid_idempotency_key_is_refused(aws_tables, pusher, key):
 # ---------------------------------------------------------------------------------------- call counts
 
 
+HELP = {
+    "lesson_id": "7",
+    "user_id": "u1",
+    "message": "Stuck on question 3",
+    "timestamp": "2024-01-01T12:00:00Z",
+}
+
+
 @pytest.mark.parametrize(
-    ("path", "payload", "operation", "pusher_url"),
+    ("path", "payload", "operations", "pusher_url"),
     [
-        ("/realtime/trigger", DOC_EXAMPLE, "UpdateItem", EVENTS_URL),
+        # One channel that keeps history: the counter update and the history Put in one transaction.
+        ("/realtime/trigger", DOC_EXAMPLE, ["TransactWriteItems"], EVENTS_URL),
+        # One channel without history (presence): the counter's conditional UpdateItem alone.
+        (
+            "/realtime/trigger",
+            {"channel": "presence-lesson-7", "event": "help_requested", "data": HELP},
+            ["UpdateItem"],
+            EVENTS_URL,
+        ),
+        # 10 channels: 10 counters + 10 history Puts = 20 actions, one transaction.
+        (
+            "/realtime/trigger",
+            {"channels": _many(10), "event": "grade_posted", "data": GRADE},
+            ["TransactWriteItems"],
+            EVENTS_URL,
+        ),
+        # 100 channels: 200 actions exceed the transaction's 100: counters first, history in 4 x 25.
         (
             "/realtime/trigger",
             {"channels": _many(100), "event": "grade_posted", "data": GRADE},
-            "TransactWriteItems",
+            ["TransactWriteItems"] + ["BatchWriteItem"] * 4,
             EVENTS_URL,
         ),
         (
@@ -343,7 +374,7 @@ def test_invalid_idempotency_key_is_refused(aws_tables, pusher, key):
                     for i in range(10)
                 ]
             },
-            "TransactWriteItems",
+            ["TransactWriteItems"],
             BATCH_URL,
         ),
         (
@@ -352,18 +383,23 @@ def test_invalid_idempotency_key_is_refused(aws_tables, pusher, key):
                 "events": [{"channel": "dashboard-updates", "event": "notification", "data": NOTIFICATION}]
                 * 10
             },
-            "UpdateItem",
+            ["TransactWriteItems"],
             BATCH_URL,
         ),
     ],
-    ids=["single", "multi_channel_100", "batch_4_channels", "batch_1_channel"],
+    ids=[
+        "single",
+        "single_no_history",
+        "multi_channel_10",
+        "multi_channel_100",
+        "batch_4_channels",
+        "batch_1_channel",
+    ],
 )
-def test_one_dynamodb_call_and_one_pusher_call_per_request(
-    dynamo_calls, pusher, path, payload, operation, pusher_url
-):
+def test_dynamodb_and_pusher_calls_per_request(dynamo_calls, pusher, path, payload, operations, pusher_url):
     status, _, body = post(payload, path=path)
     assert status == 200, body
-    assert dynamo_calls == [operation]
+    assert dynamo_calls == operations
     assert pusher_calls(pusher) == [pusher_url]
 
 
@@ -379,8 +415,10 @@ def test_retried_request_with_the_same_key_publishes_once(dynamo_calls, pusher):
     assert second[2] == first[2]
     assert "idempotent-replayed" not in first[1]
     assert second[1]["idempotent-replayed"] == "true"
-    # save in progress, rate limit, save result; the retry reads the stored result in one call.
-    assert dynamo_calls == ["PutItem", "UpdateItem", "UpdateItem", "PutItem"]
+    assert second[2]["event_ids"] == first[2]["event_ids"]
+    # save in progress, keep the event ids, rate limit + history, save result; the retry reads the
+    # stored result in one call.
+    assert dynamo_calls == ["PutItem", "UpdateItem", "TransactWriteItems", "UpdateItem", "PutItem"]
 
 
 def test_retried_batch_with_the_same_key_publishes_once(aws_tables, pusher):
@@ -409,9 +447,9 @@ def test_the_same_key_of_another_caller_is_a_different_request(aws_tables, pushe
     assert len(pusher.calls) == 2
 
 
-def test_the_key_of_a_failed_request_can_be_retried(aws_tables):
+def test_the_key_of_a_refused_request_can_be_retried(aws_tables):
     with responses.RequestsMock() as down:
-        down.post(EVENTS_URL, status=503)
+        down.post(EVENTS_URL, status=404)
         status, _, _ = post(DOC_EXAMPLE, headers={"idempotency-key": "retry-me"})
     assert status == 502
     with responses.RequestsMock() as up:
@@ -426,18 +464,27 @@ def test_the_key_of_a_failed_request_can_be_retried(aws_tables):
 # ------------------------------------------------------------------------------------- Pusher failures
 
 
+REFUSED = requests.exceptions.ConnectionError(
+    MaxRetryError(None, EVENTS_URL, NewConnectionError(None, "[Errno 111] Connection refused"))  # type: ignore[arg-type]
+)
+
+
 @pytest.mark.parametrize(
     ("failure", "status", "code"),
     [
-        ({"body": requests.exceptions.ConnectionError("refused")}, 503, "pusher_unreachable"),
-        ({"body": requests.exceptions.ReadTimeout("too slow")}, 503, "pusher_timeout"),
-        ({"status": 500}, 502, "pusher_error"),
-        ({"status": 502}, 502, "pusher_error"),
+        # Nothing was sent, or Pusher refused it: nothing published.
+        ({"body": REFUSED}, 503, "pusher_unreachable"),
+        ({"body": requests.exceptions.ConnectTimeout("no connection")}, 503, "pusher_timeout"),
         ({"status": 401}, 502, "pusher_auth_failed"),
+        ({"status": 404}, 502, "pusher_error"),
+        # Sent and no usable answer: it may have been delivered.
+        ({"body": requests.exceptions.ReadTimeout("too slow")}, 504, "publish_outcome_unknown"),
+        ({"status": 500}, 504, "publish_outcome_unknown"),
+        ({"status": 502}, 504, "publish_outcome_unknown"),
     ],
 )
 @pytest.mark.parametrize("path", ["/realtime/trigger", "/realtime/trigger/batch"])
-def test_pusher_failure_is_502_or_503_with_retry_after_never_success(aws_tables, failure, status, code, path):
+def test_pusher_failure_is_a_5xx_with_retry_after_never_success(aws_tables, failure, status, code, path):
     payload = DOC_EXAMPLE if path == "/realtime/trigger" else {"events": [DOC_EXAMPLE]}
     with responses.RequestsMock() as mock:
         mock.post(EVENTS_URL if path == "/realtime/trigger" else BATCH_URL, **failure)

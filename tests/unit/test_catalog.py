@@ -654,11 +654,26 @@ def _event_validator(family: str, event: str) -> Any:
     return jsonschema.Draft202012Validator(sub, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
+DELIVERED_ID = "01M8NNE7XZ72ZRS2F3Q212FTKV"
+
+
 @pytest.mark.parametrize("case", ALL_VALID, ids=_id)
-def test_front_end_schema_accepts_what_the_server_accepts(case):
+def test_front_end_schema_accepts_what_the_server_delivers(case):
     family, event, data = case
-    _validator().validate({"family": family, "event": event, "data": data})
+    delivered = {**validate_event(family, event, data), "event_id": DELIVERED_ID}
+    _validator().validate({"family": family, "event": event, "data": delivered})
     _event_validator(family, event).validate(validate_event(family, event, data))
+
+
+@pytest.mark.parametrize(
+    "event_id", [None, "not-a-ulid", "01m8nne7xz72zrs2f3q212ftkv", "81M8NNE7XZ72ZRS2F3Q212FTKV"]
+)
+def test_front_end_schema_requires_an_event_id_on_every_delivered_event(event_id):
+    family, event, data = ALL_VALID[0]
+    delivered = validate_event(family, event, data)
+    if event_id is not None:
+        delivered["event_id"] = event_id
+    assert not _validator().is_valid({"family": family, "event": event, "data": delivered})
 
 
 @pytest.mark.parametrize(

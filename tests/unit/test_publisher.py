@@ -1,7 +1,7 @@
 """The publisher: catalog validation before sending, compact encoding, typed errors, one Pusher call.
 
-Pusher's HTTP API is mocked with ``responses``; the rate limit (DynamoDB) is off here and tested in
-tests/integration/test_trigger*.py.
+Pusher's HTTP API is mocked with ``responses``; the rate limit is off here and tested in
+tests/integration/test_trigger*.py. History (DynamoDB) is on, in moto in-process.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from http.client import RemoteDisconnected
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ import requests
 import responses
 from nacl.secret import SecretBox
 from pusher.crypto import generate_shared_secret
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from tests.conftest import reset_caches
 from toolboxai_realtime import publisher
@@ -25,10 +27,12 @@ from toolboxai_realtime.errors import (
     ConfigurationError,
     InvalidChannel,
     PayloadTooLarge,
+    PublishOutcomeUnknown,
     RealtimeError,
     UpstreamUnavailable,
     ValidationFailed,
 )
+from toolboxai_realtime.event_ids import is_event_id
 from toolboxai_realtime.publisher import BatchEvent, Publisher, TriggerRequest
 
 EVENTS_URL = "http://127.0.0.1:6001/apps/1001/events"
@@ -46,6 +50,11 @@ def pusher() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
+@pytest.fixture(autouse=True)
+def _tables(aws_tables: Any) -> Any:
+    return aws_tables
+
+
 @pytest.fixture
 def pub() -> Publisher:
     return Publisher(rate_limit=False)
@@ -56,13 +65,23 @@ def sent(mock: responses.RequestsMock, index: int = -1) -> dict[str, Any]:
     return body
 
 
+EVENT_ID_BYTES = len(',"event_id":"01M8NNE7XZ72ZRS2F3Q212FTKV"')
+"""What the server's event_id adds to a non-empty data object (ids are always 26 characters)."""
+
+
+def without_id(data: dict[str, Any]) -> dict[str, Any]:
+    assert is_event_id(data["event_id"])
+    return {k: v for k, v in data.items() if k != "event_id"}
+
+
 def sized(total: int, filler: str = "é", **base: Any) -> dict[str, Any]:
-    """The trigger example's data padded with ``filler`` (plus ASCII) to exactly ``total`` bytes."""
+    """The trigger example's data padded with ``filler`` (plus ASCII) to exactly ``total`` bytes *as sent*,
+    i.e. with the event_id the server adds."""
     data = {**NOTIFICATION, **base, "details": ""}
-    room = total - encoded_size(data)
+    room = total - EVENT_ID_BYTES - encoded_size(data)
     width = len(filler.encode())
     data["details"] = filler * (room // width) + "a" * (room % width)
-    assert encoded_size(data) == total
+    assert encoded_size(data) + EVENT_ID_BYTES == total
     return data
 
 
@@ -76,20 +95,24 @@ def test_documented_trigger_example_is_sent_once_as_compact_json(pub, pusher):
     assert body["name"] == "notification"
     assert body["channels"] == ["dashboard-updates"]
     assert body["socket_id"] == "123456.789012"
-    assert body["data"] == json.dumps(NOTIFICATION, separators=(",", ":"))
+    (event_id,) = result.event_ids
+    assert is_event_id(event_id)
+    assert body["data"] == json.dumps({**NOTIFICATION, "event_id": event_id}, separators=(",", ":"))
     assert result.success is True
     assert result.message == "Event triggered successfully"
     assert result.channels == ["dashboard-updates"]
     assert result.event == "notification"
     assert result.event_count == 1
-    assert result.events[0].data_bytes == len(body["data"].encode())
+    assert result.events[0].event_id == event_id
+    assert result.events[0].data_bytes == encoded_size(NOTIFICATION)
+    assert result.events[0].sent_bytes == len(body["data"].encode())
     assert len(result.publish_id) == 32
 
 
 def test_published_data_is_the_catalog_normalised_data(pub, pusher):
     pub.notify_user("12345", GRADE)
     data = json.loads(sent(pusher)["data"])
-    assert data == {**GRADE, "read": False}  # the catalog's default is filled in
+    assert without_id(data) == {**GRADE, "read": False}  # the catalog's default is filled in
 
 
 def test_non_ascii_data_is_sent_as_utf8_not_escaped(pub, pusher):
@@ -135,7 +158,7 @@ def test_batch_event_at_exactly_the_limit_is_sent(pub, pusher):
     data = sized(MAX_EVENT_DATA_BYTES, filler="a")
     result = pub.trigger_batch([{"channel": "dashboard-updates", "event": "notification", "data": data}])
     assert len(sent(pusher)["batch"][0]["data"].encode()) == MAX_EVENT_DATA_BYTES
-    assert result.events[0].data_bytes == MAX_EVENT_DATA_BYTES
+    assert result.events[0].sent_bytes == MAX_EVENT_DATA_BYTES
 
 
 # ------------------------------------------------------------------------------------ the helpers
@@ -157,7 +180,7 @@ def test_update_content_progress_sends_the_documented_fields(pub, pusher):
     pub.update_content_progress("content_12345", 75, "generating_scripts")
     assert sent(pusher)["channels"] == ["content-generation"]
     assert sent(pusher)["name"] == "progress_update"
-    assert json.loads(sent(pusher)["data"]) == {
+    assert without_id(json.loads(sent(pusher)["data"])) == {
         "content_id": "content_12345",
         "progress": 75,
         "stage": "generating_scripts",
@@ -252,7 +275,8 @@ def test_encrypted_channel_cannot_be_in_a_multi_channel_trigger(pub, pusher):
 
 def test_data_of_exactly_10240_bytes_is_published(pub, pusher):
     result = pub.trigger("dashboard-updates", "notification", sized(MAX_EVENT_DATA_BYTES))
-    assert result.events[0].data_bytes == MAX_EVENT_DATA_BYTES
+    assert result.events[0].sent_bytes == MAX_EVENT_DATA_BYTES
+    assert result.events[0].data_bytes == MAX_EVENT_DATA_BYTES - EVENT_ID_BYTES
     assert len(sent(pusher)["data"].encode()) == MAX_EVENT_DATA_BYTES
 
 
@@ -305,45 +329,109 @@ def test_every_refusal_is_a_realtime_error_with_a_status(pub, pusher):
 # ----------------------------------------------------------------------------------- Pusher failures
 
 
+def _refused() -> requests.ConnectionError:
+    """What requests raises when the connection is refused: nothing was sent."""
+    return requests.ConnectionError(
+        MaxRetryError(None, EVENTS_URL, NewConnectionError(None, "[Errno 111] Connection refused"))  # type: ignore[arg-type]
+    )
+
+
+def _dropped() -> requests.ConnectionError:
+    """What requests raises when the server closes the connection after the request went out."""
+    return requests.ConnectionError(ProtocolError("Connection aborted.", RemoteDisconnected("closed")))
+
+
 @pytest.mark.parametrize(
     ("failure", "status", "code"),
     [
-        (requests.exceptions.ConnectionError("refused"), 503, "pusher_unreachable"),
-        (requests.exceptions.ReadTimeout("slow"), 503, "pusher_timeout"),
+        (_refused(), 503, "pusher_unreachable"),
         (requests.exceptions.ConnectTimeout("slow"), 503, "pusher_timeout"),
     ],
 )
-def test_unreachable_pusher_raises_upstream_unavailable(pub, failure, status, code):
+def test_pusher_never_reached_is_a_503_nothing_published(pub, failure, status, code):
     with responses.RequestsMock() as mock:
         mock.post(EVENTS_URL, body=failure)
         with pytest.raises(UpstreamUnavailable) as info:
             pub.trigger("dashboard-updates", "notification", NOTIFICATION)
+    assert not isinstance(info.value, PublishOutcomeUnknown)
     assert info.value.http_status == status
     assert info.value.code == code
     assert info.value.headers["Retry-After"]
 
 
+@pytest.mark.parametrize(
+    "failure", [requests.exceptions.ReadTimeout("slow"), _dropped()], ids=["read_timeout", "dropped"]
+)
+def test_pusher_sent_but_no_answer_is_a_504_outcome_unknown_with_the_event_ids(pub, failure):
+    with responses.RequestsMock() as mock:
+        mock.post(EVENTS_URL, body=failure)
+        with pytest.raises(PublishOutcomeUnknown) as info:
+            pub.trigger("dashboard-updates", "notification", NOTIFICATION)
+        (event_id,) = info.value.details["event_ids"]
+        assert json.loads(json.loads(mock.calls[0].request.body)["data"])["event_id"] == event_id
+    assert info.value.http_status == 504
+    assert info.value.code == "publish_outcome_unknown"
+    assert info.value.headers["Retry-After"]
+
+
 @pytest.mark.parametrize("status", [500, 502, 503])
-def test_pusher_5xx_raises_a_502(pub, status):
+def test_pusher_5xx_is_an_unknown_outcome(pub, status):
     with responses.RequestsMock() as mock:
         mock.post(BATCH_URL, status=status, body="upstream broke")
+        with pytest.raises(PublishOutcomeUnknown) as info:
+            pub.trigger_batch(
+                [{"channel": "dashboard-updates", "event": "notification", "data": NOTIFICATION}]
+            )
+    assert info.value.http_status == 504
+    assert len(info.value.details["event_ids"]) == 1
+
+
+@pytest.mark.parametrize("status", [404, 413])
+def test_pusher_4xx_is_a_502_refusal(pub, status):
+    with responses.RequestsMock() as mock:
+        mock.post(BATCH_URL, status=status, body="no")
         with pytest.raises(UpstreamUnavailable) as info:
             pub.trigger_batch(
                 [{"channel": "dashboard-updates", "event": "notification", "data": NOTIFICATION}]
             )
+    assert not isinstance(info.value, PublishOutcomeUnknown)
     assert info.value.http_status == 502
     assert info.value.code == "pusher_error"
 
 
-def test_publish_failure_is_counted_and_logged(pub, monkeypatch, caplog):
+@pytest.mark.parametrize(("status", "reason"), [(404, "pusher_error"), (500, "publish_outcome_unknown")])
+def test_publish_failure_is_counted_and_logged(pub, monkeypatch, caplog, status, reason):
     counted: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(publisher, "count", lambda name, value=1, **dims: counted.append((name, dims)))
     with responses.RequestsMock() as mock:
-        mock.post(EVENTS_URL, status=500)
+        mock.post(EVENTS_URL, status=status)
         with pytest.raises(UpstreamUnavailable):
             pub.trigger("dashboard-updates", "notification", NOTIFICATION)
-    assert ("PublishFailures", {"reason": "pusher_error"}) in counted
+    assert ("PublishFailures", {"reason": reason}) in counted
     assert not [name for name, _ in counted if name == "EventsPublished"]
+
+
+@pytest.mark.parametrize(
+    ("call", "reason"),
+    [
+        (lambda p: p.trigger("nope-channel", "notification", NOTIFICATION), "unknown_channel"),
+        (lambda p: p.trigger("dashboard-updates", "notification", {"type": "x"}), "invalid_event_data"),
+        (
+            lambda p: p.trigger("dashboard-updates", "notification", sized(10241, "😀")),
+            "event_data_too_large",
+        ),
+        (lambda p: p.trigger_batch([{"x": 1}]), "invalid_batch_event"),
+    ],
+    ids=["channel", "data", "size", "batch"],
+)
+def test_every_refusal_is_logged_and_counted(pub, pusher, monkeypatch, caplog, call, reason):
+    counted: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(publisher, "count", lambda name, value=1, **dims: counted.append((name, dims)))
+    with pytest.raises(RealtimeError):
+        call(pub)
+    assert counted == [("PublishRefused", {"reason": reason})]
+    assert any(r.message == "publish refused" and r.levelname == "WARNING" for r in caplog.records)
+    assert not pusher.calls
 
 
 def test_success_counts_events_published_by_family(pub, pusher, monkeypatch):
@@ -371,7 +459,7 @@ def test_encrypted_batch_event_is_encrypted_before_sending(pub, pusher, monkeypa
     envelope = json.loads(sent(pusher)["batch"][0]["data"])
     box = SecretBox(generate_shared_secret(b"private-encrypted-user-1", key))
     plain = box.decrypt(base64.b64decode(envelope["ciphertext"]), base64.b64decode(envelope["nonce"]))
-    assert json.loads(plain) == {**GRADE, "read": False}
+    assert without_id(json.loads(plain)) == {**GRADE, "read": False}
 
 
 # ------------------------------------------------------------------------------------- request model

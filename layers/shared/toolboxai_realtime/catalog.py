@@ -54,6 +54,7 @@ from pydantic.json_schema import JsonSchemaValue, WithJsonSchema, models_json_sc
 from pydantic_core import PydanticCustomError, PydanticSerializationError
 
 from .errors import PayloadTooLarge, ValidationFailed
+from .event_ids import EVENT_ID_PATTERN
 
 __all__ = [
     "EVENTS",
@@ -528,8 +529,9 @@ def json_schema() -> dict[str, Any]:
     """The whole catalog as one JSON Schema (draft 2020-12) document.
 
     ``$defs`` holds every data model. ``x-channels`` maps family -> event -> ``{"$ref": ...}`` for
-    clients that know the family and event; the document itself validates an envelope
-    ``{"family": ..., "event": ..., "data": ...}`` through ``oneOf`` (one branch per family and event).
+    clients that know the family and event (the data a publisher sends); the document itself validates a
+    delivered event ``{"family": ..., "event": ..., "data": ...}`` through ``oneOf`` (one branch per family
+    and event), whose data also carries the ``event_id`` the server adds (``$defs/DeliveredEvent``).
     """
     models: list[type[BaseModel]] = []
     for events in EVENTS.values():
@@ -540,6 +542,16 @@ def json_schema() -> dict[str, Any]:
         [(model, "validation") for model in models], ref_template="#/$defs/{model}"
     )
     defs: dict[str, JsonSchemaValue] = top.get("$defs", {})
+    defs["DeliveredEvent"] = {
+        "type": "object",
+        "description": (
+            "What every delivered event's data carries besides its model's fields. event_id is set by "
+            "the server (a publisher may not supply it): a ULID, unique, sorting by publish time, the "
+            "same on every channel of one publish and on any retry of it."
+        ),
+        "properties": {"event_id": {"type": "string", "pattern": EVENT_ID_PATTERN}},
+        "required": ["event_id"],
+    }
 
     channels: dict[str, dict[str, JsonSchemaValue]] = {}
     branches: list[JsonSchemaValue] = []
@@ -570,7 +582,7 @@ def json_schema() -> dict[str, Any]:
         "properties": {
             "family": {"enum": list(EVENTS)},
             "event": {"type": "string", "minLength": 1, "maxLength": 200},
-            "data": {"type": "object"},
+            "data": {"$ref": "#/$defs/DeliveredEvent"},
         },
         "required": ["family", "event", "data"],
         "oneOf": branches,

@@ -329,6 +329,7 @@ class ChannelFamily:
     rule: Rule
     client_events: bool = False
     client_event_bytes: int = 0
+    history: bool = False
     id: str = field(init=False)
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
@@ -346,6 +347,8 @@ class ChannelFamily:
                 f"{self.template!r}: client events need a data limit of 1-{CLIENT_EVENT_MAX_BYTES} bytes, "
                 "and only families that accept them have one"
             )
+        if self.history and self.kind is ChannelKind.ENCRYPTED:
+            raise ValueError(f"Encrypted channels keep no plaintext at rest: no history ({self.template!r})")
         object.__setattr__(self, "id", self.template.split("-{", 1)[0])
         object.__setattr__(self, "pattern", _compile(self.template))
 
@@ -367,12 +370,12 @@ CLIENT_EVENT_MAX_BYTES = 10240
 
 # fmt: off
 CHANNELS: tuple[ChannelFamily, ...] = (
-    #             template                              kind       who may subscribe   client events, bytes
-    ChannelFamily("dashboard-updates",                  PUBLIC,    anyone),
-    ChannelFamily("content-generation",                 PUBLIC,    anyone),
-    ChannelFamily("agent-status",                       PUBLIC,    anyone),
-    ChannelFamily("private-user-{user_id}",             PRIVATE,   own_user),
-    ChannelFamily("private-class-{class_id}",           PRIVATE,   in_class_or_admin),
+    #             template                              kind       who may subscribe   client events, bytes; history
+    ChannelFamily("dashboard-updates",                  PUBLIC,    anyone,             history=True),
+    ChannelFamily("content-generation",                 PUBLIC,    anyone,             history=True),
+    ChannelFamily("agent-status",                       PUBLIC,    anyone,             history=True),
+    ChannelFamily("private-user-{user_id}",             PRIVATE,   own_user,           history=True),
+    ChannelFamily("private-class-{class_id}",           PRIVATE,   in_class_or_admin,  history=True),
     ChannelFamily("presence-classroom-{class_id}",      PRESENCE,  in_class_or_admin,  True, 1024),
     ChannelFamily("presence-lesson-{lesson_id}",        PRESENCE,  in_lesson_or_admin, True, 4096),
     ChannelFamily("private-encrypted-user-{user_id}",   ENCRYPTED, own_user),
@@ -387,7 +390,15 @@ them: this column is enforced after the fact, from the ``client_event`` webhook 
 module): a client event on a family without them, or with data over the family's limit (a classroom's
 reactions and typing indicators are small; a lesson's collaboration cursors and selections larger),
 ends the sender's connections.
-``private-canary-{run_id}`` is the delivery canary's channel, one per run (``toolboxai_realtime.canary``)."""
+``private-canary-{run_id}`` is the delivery canary's channel, one per run (``toolboxai_realtime.canary``).
+
+History (``GET /realtime/channels/{channel}/history``, kept for ``HISTORY_RETENTION``) is on for the
+server-to-client families, where a missed event is a missed grade, assignment or status. It is off for:
+the presence channels (most of their traffic is ``client-`` events, which go socket to socket through
+Pusher and never pass through this service, so a history would be partial; who is there is the members
+API's job); the encrypted channels (end-to-end encryption means no plaintext at rest, and a ciphertext
+history would hand out what only the two ends should read for as long as it is kept: no history); and the
+canary's per-run probe channels (nobody reads them back)."""
 
 FAMILIES: Mapping[str, ChannelFamily] = MappingProxyType({family.id: family for family in CHANNELS})
 """Family id -> family (read-only)."""
@@ -420,6 +431,7 @@ class Channel:
     params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     client_events: bool = False
     client_event_bytes: int = 0
+    history: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -464,6 +476,7 @@ def parse_channel(name: str) -> Channel:
                 MappingProxyType(params),
                 family.client_events,
                 family.client_event_bytes,
+                family.history,
             )
     return Channel(name, None, _kind_of(name))
 

@@ -99,6 +99,14 @@ class Conflict(RealtimeError):
     default_message = "The request conflicts with the current state."
 
 
+class Gone(RealtimeError):
+    """What was asked for existed once and is no longer kept (e.g. history past its retention)."""
+
+    status = 410
+    default_code = "gone"
+    default_message = "This is no longer available."
+
+
 class PayloadTooLarge(RealtimeError):
     status = 413
     default_code = "payload_too_large"
@@ -145,6 +153,25 @@ class UpstreamUnavailable(RealtimeError):
     @property
     def http_status(self) -> int:
         return self.status_override
+
+
+class PublishOutcomeUnknown(UpstreamUnavailable):
+    """A publish was sent to Pusher and no usable answer came back: it may or may not have been delivered.
+
+    Not a refusal: receivers may already have the event. Retrying with the same ``Idempotency-Key``
+    publishes it again under the same event ids, so receivers that got it the first time can drop it.
+    ``event_ids`` (in ``details``) are the ids it went out with.
+    """
+
+    default_code = "publish_outcome_unknown"
+    default_message = (
+        "The publish was sent to Pusher but no answer came back: it may have been delivered. "
+        "Retry with the same Idempotency-Key to publish it again under the same event ids."
+    )
+
+    def __init__(self, message: str | None = None, **kw: Any) -> None:
+        kw.setdefault("status", 504)
+        super().__init__(message, **kw)
 
 
 class InternalError(RealtimeError):

@@ -62,6 +62,7 @@ def _dynamodb() -> None:
         s.connections_table,
         s.maintenance_table,
         s.revocation_table,
+        s.history_table,
     ):
         client.describe_table(TableName=table)
 

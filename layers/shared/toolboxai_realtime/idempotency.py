@@ -10,10 +10,16 @@
   arrives while the first request is still running gets 409 (``idempotency_key_in_progress``) with
   ``Retry-After``. A failed action stores nothing, so a retry after a failure runs again.
 * Keys are 1-255 printable ASCII characters without spaces (a UUID is a good key).
+* **Event ids outlive failures.** ``event_ids_for`` gives the action the event ids kept under its key
+  (``stores.idempotency_records.reserve_event_ids``): minted by the first attempt, read back by every
+  retry within the hour, even after a failure (Powertools keeps nothing then). So the retry of a publish
+  whose outcome was unknown (504 ``publish_outcome_unknown``) goes out under the same event ids, and
+  receivers that got the first attempt drop the second.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,8 +39,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from .errors import BadRequest, Conflict, UpstreamUnavailable, ValidationFailed
+from .event_ids import Reuse, new_event_ids
 from .observability import count, logger
-from .stores.idempotency_records import persistence_layer
+from .stores.idempotency_records import fingerprint, persistence_layer, reserve_event_ids
 
 __all__ = [
     "EXPIRES_AFTER_SECONDS",
@@ -43,6 +50,7 @@ __all__ = [
     "MAX_KEY_LENGTH",
     "Outcome",
     "clear_caches",
+    "event_ids_for",
     "run_once",
     "validate_key",
 ]
@@ -171,6 +179,42 @@ def run_once[ResultT: BaseModel](
         count("IdempotentReplays", scope=scope)
         return Outcome(result=model.model_validate(out.result), replayed=True)
     return Outcome(result=model.model_validate(out), replayed=False)
+
+
+def event_ids_for(
+    *, scope: str, key: str, owner: str, payload: Mapping[str, Any]
+) -> Callable[[int], list[str]]:
+    """An id source for ``Publisher`` that reuses the event ids kept under ``(scope, key, owner)``.
+
+    Called with the number of events, it mints that many ids and keeps them under the key unless ids are
+    already kept there, and returns the kept ones (then marked ``reused``: an earlier attempt may have
+    delivered them). Raises ``ValidationFailed`` (422, ``idempotency_key_reused``) when the kept ids
+    belong to another payload, and ``UpstreamUnavailable`` (503, ``idempotency_store_unavailable``).
+    """
+    return _KeptIds(scope, json.dumps([scope, key, owner], separators=(",", ":")), fingerprint(dict(payload)))
+
+
+class _KeptIds(Reuse):
+    def __init__(self, scope: str, name: str, payload_hash: str) -> None:
+        super().__init__([], reused=False)
+        self.scope, self.name, self.payload_hash = scope, name, payload_hash
+
+    def __call__(self, size: int) -> list[str]:
+        fresh = new_event_ids(size)
+        kept = reserve_event_ids(
+            self.name, self.payload_hash, fresh, expires_after_seconds=EXPIRES_AFTER_SECONDS
+        )
+        if kept.payload_hash != self.payload_hash or len(kept.event_ids) != size:
+            raise ValidationFailed(
+                f"This {HEADER} was already used with a different request; use a new key for a new request.",
+                code="idempotency_key_reused",
+            )
+        self.ids = kept.event_ids
+        self.reused = kept.event_ids != fresh
+        if self.reused:  # a retry after a failure: publish again under the first ids
+            logger.info("event ids reused", extra={"scope": self.scope, "event_ids": kept.event_ids})
+            count("EventIdsReused", scope=self.scope)
+        return list(kept.event_ids)
 
 
 def clear_caches() -> None:

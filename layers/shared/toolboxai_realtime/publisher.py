@@ -12,24 +12,38 @@ and so can any ToolBoxAI Python service that has this package and the ``PUSHER_*
 
 Every publish, in this order:
 
+0. **Event ids**: every event carries ``event_id`` in its data, a ULID minted here before anything is
+   sent (``toolboxai_realtime.event_ids``): one id per event, the same on every channel of a
+   multi-channel publish. Data that already holds an ``event_id`` is refused (422,
+   ``event_id_not_allowed``): publishers cannot supply it.
 1. **Channels**: 1-100 names (duplicates dropped), each valid (``InvalidChannel``, 400) and one of the
    catalog's channels (``unknown_channel``, 422: the server publishes nothing on channels it does not
    define). An encrypted channel must be the only channel of its event (``encrypted_multi_channel``).
 2. **Event and data**: the name is one the server may send (no ``pusher:``, no ``client-``; 400) and
    the data validates against the catalog for every channel's family (``unknown_event`` naming the
-   allowed events, ``invalid_event_data``; 422). The validated data is encoded once, as compact UTF-8
-   JSON, and must be at most 10,240 bytes (413; measured after encryption for encrypted channels).
-   That encoded string is what Pusher receives.
-3. **Rate limit**: ``TRIGGER_RATE_LIMIT_PER_MINUTE`` events per channel, counted in one DynamoDB call
-   for the whole publish (``stores.trigger_limits``); over the limit is ``RateLimited`` (429) and
-   nothing is published or counted.
+   allowed events, ``invalid_event_data``; 422). The validated data plus its ``event_id`` is encoded
+   once, as compact UTF-8 JSON, and must be at most 10,240 bytes (413, ``event_data_too_large``;
+   measured after encryption for encrypted channels). That encoded string is what Pusher receives.
+3. **Rate limit and history**: ``TRIGGER_RATE_LIMIT_PER_MINUTE`` events per channel, counted in one
+   DynamoDB call for the whole publish (``stores.trigger_limits``), which also writes the history items
+   of the channels that keep history (``stores.history``); over the limit is ``RateLimited`` (429) and
+   nothing is published, counted or kept. Without the rate limit (``rate_limit=False``) the history items
+   are written on their own (``BatchWriteItem``).
 4. **Pusher**: one HTTP call, ``POST /events`` for one event (on up to 100 channels) or
-   ``POST /batch_events`` for a batch of up to 10. A failure is ``UpstreamUnavailable`` (503 for timeouts
-   and refused connections, 502 for error answers), logged and counted as ``PublishFailures``.
+   ``POST /batch_events`` for a batch of up to 10. Two kinds of failure:
+
+   * *nothing published* (``UpstreamUnavailable``: 503 when Pusher was unreachable or refused for quota,
+     502 for an error answer): the history items written in step 3 are deleted again, so history never
+     holds an event that was not published;
+   * *outcome unknown* (``PublishOutcomeUnknown``, 504 ``publish_outcome_unknown``: the request went out
+     and no answer came back, or the history items of a refused publish could not be deleted): the event
+     may have been delivered and stays in history; ``details.event_ids`` are its ids. Retrying under the
+     same ids (``Idempotency-Key`` on the HTTP API, ``id_source`` here) is safe for receivers.
 
 Every error is a ``toolboxai_realtime.errors.RealtimeError`` subclass with a status, a ``code`` and a
-message; nothing returns ``False``. Metrics: ``EventsPublished`` (by channel family),
-``PublishFailures``, ``RateLimited`` (``scope=trigger``).
+message; nothing returns ``False``. Every refusal and failure is logged and counted. Metrics:
+``EventsPublished`` (by channel family), ``PublishRefused`` (by ``reason``: the error code, for refusals
+before anything was sent), ``PublishFailures`` (by ``reason``), ``RateLimited`` (``scope=trigger``).
 """
 
 from __future__ import annotations
@@ -38,7 +52,8 @@ import operator
 import re
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache, reduce
 from types import MappingProxyType
@@ -48,7 +63,8 @@ from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, TypeAda
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from . import catalog, fanout, pusher_gateway
+from . import catalog, event_ids, fanout, pusher_gateway
+from . import history as history_api
 from .channels import (
     CHANNELS,
     Channel,
@@ -60,15 +76,19 @@ from .channels import (
     validate_server_event_name,
     validate_socket_id,
 )
-from .errors import RealtimeError, UpstreamUnavailable, ValidationFailed
+from .errors import PublishOutcomeUnknown, RealtimeError, UpstreamUnavailable, ValidationFailed
 from .observability import count, logger, tracer
+from .stores import history as history_store
 from .stores import trigger_limits
+from .stores.history import HistoryItem
 
 __all__ = [
+    "EVENT_ID_FIELD",
     "MAX_BATCH_EVENTS",
     "MAX_CHANNELS",
     "BatchEvent",
     "BatchTriggerRequest",
+    "IdSource",
     "PublishResult",
     "PublishedEvent",
     "Publisher",
@@ -89,6 +109,12 @@ MAX_CHANNELS = 100
 
 MAX_BATCH_EVENTS = 10
 """Pusher's limit on the events of one batch call."""
+
+EVENT_ID_FIELD = "event_id"
+"""The key of the event id in every event's data."""
+
+IdSource = Callable[[int], Sequence[str]]
+"""Where the ids of a publish come from: given the number of events, that many event ids."""
 
 SUCCESS_MESSAGE = "Event triggered successfully"
 BATCH_SUCCESS_MESSAGE = "Events triggered successfully"
@@ -192,9 +218,17 @@ class BatchTriggerRequest(BaseModel):
 class PublishedEvent(BaseModel):
     """One event as published."""
 
+    event_id: str = Field(
+        description="The event's id, also in its data as event_id: a ULID, sorting by publish time.",
+        pattern=event_ids.EVENT_ID_PATTERN,
+    )
     channels: list[str]
     event: str
-    data_bytes: int = Field(description="Size of the data Pusher received (after encryption, if any).")
+    data_bytes: int = Field(description="Size of the data as given, in bytes of compact UTF-8 JSON.")
+    sent_bytes: int = Field(
+        description="Size of the data Pusher received: with its event_id, after encryption if any. "
+        "This is what the 10,240-byte limit applies to."
+    )
 
 
 class PublishResult(BaseModel):
@@ -203,6 +237,9 @@ class PublishResult(BaseModel):
     success: Literal[True] = True
     message: str = SUCCESS_MESSAGE
     publish_id: str = Field(description="Our id of this publish, also in the logs.")
+    event_ids: list[str] = Field(
+        description="The id of each event, in request order (one for a single or multi-channel trigger)."
+    )
     event: str | None = Field(default=None, description="The event name (single and multi-channel).")
     channels: list[str] = Field(description="Every channel published on, in request order.")
     event_count: int = Field(description="Events in the Pusher call (1, or the size of the batch).")
@@ -213,13 +250,12 @@ class PublishResult(BaseModel):
 
 
 @dataclass(frozen=True)
-class _Prepared:
-    """An event that passed every check, with its data encoded as Pusher will receive it."""
+class _Checked:
+    """An event that passed the name and catalog checks: ``data`` is the validated data, without id."""
 
     channels: tuple[Channel, ...]
     event: str
-    data: str
-    data_bytes: int
+    data: dict[str, Any]
     socket_id: str | None
 
     @property
@@ -227,10 +263,37 @@ class _Prepared:
         return [channel.name for channel in self.channels]
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """An event ready to go: its id, and its data encoded (with the id) exactly as Pusher receives it."""
+
+    checked: _Checked
+    event_id: str
+    text: str
+    data_bytes: int
+    sent_bytes: int
+
+    @property
+    def names(self) -> list[str]:
+        return self.checked.names
+
+    @property
+    def event(self) -> str:
+        return self.checked.event
+
+    def history(self) -> list[HistoryItem]:
+        """The history items of this event: one per channel whose family keeps history."""
+        return [
+            HistoryItem(channel.name, self.event_id, self.event, self.text)
+            for channel in self.checked.channels
+            if channel.history
+        ]
+
+
 _KNOWN_CHANNELS = ", ".join(family.template for family in CHANNELS)
 
 
-def _prepare(channels: Sequence[str], event: str, data: object, socket_id: str | None) -> _Prepared:
+def _check(channels: Sequence[str], event: str, data: object, socket_id: str | None) -> _Checked:
     if not all(isinstance(name, str) for name in channels) or not isinstance(event, str):
         raise ValidationFailed("Channel and event names must be strings.", code="invalid_name_type")
     if socket_id is not None and not isinstance(socket_id, str):
@@ -261,6 +324,7 @@ def _prepare(channels: Sequence[str], event: str, data: object, socket_id: str |
     validate_server_event_name(event)
     if socket_id is not None:
         validate_socket_id(socket_id)
+    _refuse_event_id(data)
     families = dict.fromkeys(channel.family for channel in parsed)
     validated, *others = [catalog.validate_event(family, event, data) for family in families]
     if any(other != validated for other in others):
@@ -268,8 +332,15 @@ def _prepare(channels: Sequence[str], event: str, data: object, socket_id: str |
             "These channels' families define this event differently; trigger each family on its own.",
             code="mixed_channel_families",
         )
-    data_bytes = catalog.check_size(validated, encrypted=parsed[0].is_encrypted)
-    return _Prepared(parsed, event, pusher_gateway.encode(validated), data_bytes, socket_id)
+    return _Checked(parsed, event, validated, socket_id)
+
+
+def _prepare(checked: _Checked, event_id: str) -> _Prepared:
+    """``checked`` with its id, encoded; raises ``PayloadTooLarge`` when the bytes sent exceed the limit."""
+    data_bytes = catalog.encoded_size(checked.data)
+    with_id = {**checked.data, EVENT_ID_FIELD: event_id}
+    sent_bytes = catalog.check_size(with_id, encrypted=checked.channels[0].is_encrypted)
+    return _Prepared(checked, event_id, pusher_gateway.encode(with_id), data_bytes, sent_bytes)
 
 
 USER_EVENTS_FAMILY = "private-user"
@@ -289,14 +360,24 @@ def _user_channel(user_id: object) -> Channel:
     return Channel(name, USER_EVENTS_FAMILY, ChannelKind.PRIVATE, MappingProxyType({"user_id": user_id}))
 
 
-def _prepare_for(channel: Channel, family: str, event: str, data: object) -> _Prepared:
-    """``_prepare`` for a channel the policy table does not name (the server-to-user channel)."""
+def _check_for(channel: Channel, family: str, event: str, data: object) -> _Checked:
+    """``_check`` for a channel the policy table does not name (the server-to-user channel): the event
+    name, no ``event_id`` in the data, the catalog of ``family``."""
     if not isinstance(event, str):
         raise ValidationFailed("The event name must be a string.", code="invalid_name_type")
     validate_server_event_name(event)
-    validated = catalog.validate_event(family, event, data)
-    data_bytes = catalog.check_size(validated, encrypted=False)
-    return _Prepared((channel,), event, pusher_gateway.encode(validated), data_bytes, None)
+    _refuse_event_id(data)
+    return _Checked((channel,), event, catalog.validate_event(family, event, data), None)
+
+
+def _refuse_event_id(data: object) -> None:
+    if isinstance(data, Mapping) and EVENT_ID_FIELD in data:
+        message = "The event_id is set by the server on every event; leave it out of the data."
+        raise ValidationFailed(
+            message,
+            code="event_id_not_allowed",
+            details=[{"loc": ["data", EVENT_ID_FIELD], "msg": message, "type": "event_id_not_allowed"}],
+        )
 
 
 def _shown(names: Sequence[str]) -> str:
@@ -337,52 +418,91 @@ class Publisher:
         event: str,
         data: Mapping[str, Any],
         socket_id: str | None = None,
+        *,
+        id_source: IdSource | None = None,
     ) -> PublishResult:
         """Publish ``event`` with ``data`` on one channel or several (at most 100), in one Pusher call.
 
-        ``socket_id`` excludes that connection (the sender's own) from the recipients.
-        Raises ``InvalidChannel``/``BadRequest`` (400), ``ValidationFailed`` (422), ``PayloadTooLarge``
-        (413), ``RateLimited`` (429), ``UpstreamUnavailable`` (502/503), ``ConfigurationError`` (503).
+        ``socket_id`` excludes that connection (the sender's own) from the recipients. ``id_source``
+        gives the event id (default: a new one); ``id_source=event_ids.Reuse(exc.details["event_ids"])``
+        retries a publish whose outcome was unknown under its first ids, so that receivers can drop what
+        they already have. The result lists the id
+        (``event_ids``). Raises ``InvalidChannel``/``BadRequest`` (400), ``ValidationFailed`` (422),
+        ``PayloadTooLarge`` (413), ``RateLimited`` (429), ``UpstreamUnavailable`` (502/503: nothing was
+        published), ``PublishOutcomeUnknown`` (504: it may have been), ``ConfigurationError`` (503).
         """
         names = [channels] if isinstance(channels, str) else list(channels)
-        prepared = _prepare(names, event, data, socket_id)
-        return self._publish([prepared], batch=False)
+        with _refusals(batch=False):
+            checked = _check(names, event, data, socket_id)
+            (event_id,) = _ids(id_source, 1)
+            prepared = _prepare(checked, event_id)
+        return self._publish([prepared], batch=False, reused=_reused(id_source))
 
-    def trigger_batch(self, events: Sequence[BatchEvent | Mapping[str, Any]]) -> PublishResult:
+    def trigger_batch(
+        self,
+        events: Sequence[BatchEvent | Mapping[str, Any]],
+        *,
+        id_source: IdSource | None = None,
+    ) -> PublishResult:
         """Publish up to 10 events (``{"channel", "event", "data", "socket_id"?}``) in one Pusher call.
 
-        All or nothing: one invalid event refuses the batch (the message names ``events[i]``).
-        Raises what ``trigger`` raises, and ``ValidationFailed`` (``too_many_events``, ``no_events``).
+        All or nothing: one invalid event refuses the batch (the message names ``events[i]``). Each event
+        gets its own id, increasing in request order (``id_source`` as in ``trigger``). Raises what
+        ``trigger`` raises, and ``ValidationFailed`` (``too_many_events``, ``no_events``).
         """
-        if not events:
-            raise ValidationFailed("Give at least one event.", code="no_events")
-        if len(events) > MAX_BATCH_EVENTS:
-            raise ValidationFailed(
-                f"A batch holds at most {MAX_BATCH_EVENTS} events; this one has {len(events)}.",
-                code="too_many_events",
-            )
-        prepared = []
-        for index, item in enumerate(events):
-            spec = item if isinstance(item, BatchEvent) else _batch_event(index, item)
-            try:
-                prepared.append(_prepare([spec.channel], spec.event, spec.data, spec.socket_id))
-            except RealtimeError as exc:
-                raise _at_index(index, exc) from exc
-        return self._publish(prepared, batch=True)
+        with _refusals(batch=True):
+            if not events:
+                raise ValidationFailed("Give at least one event.", code="no_events")
+            if len(events) > MAX_BATCH_EVENTS:
+                raise ValidationFailed(
+                    f"A batch holds at most {MAX_BATCH_EVENTS} events; this one has {len(events)}.",
+                    code="too_many_events",
+                )
+            checked = []
+            for index, item in enumerate(events):
+                spec = item if isinstance(item, BatchEvent) else _batch_event(index, item)
+                try:
+                    checked.append(_check([spec.channel], spec.event, spec.data, spec.socket_id))
+                except RealtimeError as exc:
+                    raise _at_index(index, exc) from exc
+            ids = _ids(id_source, len(checked))
+            prepared = []
+            for index, (one, event_id) in enumerate(zip(checked, ids, strict=True)):
+                try:
+                    prepared.append(_prepare(one, event_id))
+                except RealtimeError as exc:
+                    raise _at_index(index, exc) from exc
+        return self._publish(prepared, batch=True, reused=_reused(id_source))
 
-    def send_to_user(self, user_id: str, event: str, data: Mapping[str, Any]) -> PublishResult:
+    def history(
+        self, channel: str, *, after: str | None = None, limit: int = history_api.DEFAULT_LIMIT
+    ) -> history_api.HistoryPage:
+        """The events kept for ``channel``: those after the event id ``after`` (oldest first), or without
+        ``after`` the latest ``limit`` (oldest first). A trusted service reads any channel; the HTTP
+        route checks the caller. Raises what ``toolboxai_realtime.history.read`` raises (``HistoryExpired``
+        410, ``NotFound`` 404 for a channel without history, ``BadRequest``/``InvalidChannel`` 400).
+        """
+        return history_api.read(channel, after=after, limit=limit)
+
+    def send_to_user(
+        self, user_id: str, event: str, data: Mapping[str, Any], *, id_source: IdSource | None = None
+    ) -> PublishResult:
         """Send ``event`` to every connection signed in as ``user_id``, through Pusher's server-to-user
         channel (``#server-to-user-{user_id}``; the connections must have signed in, ``signin()``).
 
         The event is one of the user's own channel's catalog (``private-user``: ``personal_notification``,
         ``progress_update``, ``assignment_due``, ``grade_posted``), validated, size-checked and rate
         limited exactly as a trigger on ``private-user-{user_id}`` (the limit is counted on
-        ``#server-to-user-{user_id}``). Raises what ``trigger`` raises, and ``ValidationFailed``
+        ``#server-to-user-{user_id}``), with an ``event_id`` in its data (``id_source`` as in ``trigger``)
+        and its size checked on the bytes sent. Nothing is kept in history (the user's devices are not a
+        channel anyone can read back). Raises what ``trigger`` raises, and ``ValidationFailed``
         (``invalid_user_id``) for a user id Pusher cannot address (1-200 of ``A-Z a-z 0-9 _ - = @ , . ;``).
         """
-        target = _user_channel(user_id)
-        prepared = _prepare_for(target, USER_EVENTS_FAMILY, event, data)
-        return self._publish([prepared], batch=False)
+        with _refusals(batch=False):
+            checked = _check_for(_user_channel(user_id), USER_EVENTS_FAMILY, event, data)
+            (event_id,) = _ids(id_source, 1)
+            prepared = _prepare(checked, event_id)
+        return self._publish([prepared], batch=False, reused=_reused(id_source))
 
     # --- the documented helpers
 
@@ -462,22 +582,50 @@ class Publisher:
     # --- the one publish path
 
     @tracer.capture_method
-    def _publish(self, prepared: Sequence[_Prepared], *, batch: bool) -> PublishResult:
+    def _publish(self, prepared: Sequence[_Prepared], *, batch: bool, reused: bool) -> PublishResult:
         publish_id = uuid.uuid4().hex
-        if self.rate_limit:
-            costs = Counter(name for item in prepared for name in item.names)
-            trigger_limits.consume(costs, limit=self.limit_per_minute)
+        ids = [item.event_id for item in prepared]
+        kept = [entry for item in prepared for entry in item.history()]
+        try:
+            with _refusals(batch=batch):
+                if self.rate_limit:
+                    costs = Counter(name for item in prepared for name in item.names)
+                    trigger_limits.consume(costs, limit=self.limit_per_minute, history=kept)
+                elif kept:
+                    history_store.keep(kept)  # before the publish: an event in flight is in history
+        except PublishOutcomeUnknown as exc:
+            raise _unknown(
+                publish_id,
+                ids,
+                batch,
+                "history_partly_written",
+                message=(
+                    "Nothing was sent to Pusher, but the history store failed part way: some of the events "
+                    "may be in history. Retry with the same Idempotency-Key to publish them under the "
+                    "same event ids."
+                ),
+            ) from exc
         try:
             if batch:
                 pusher_gateway.trigger_batch([_batch_item(item) for item in prepared])
             else:
                 (item,) = prepared
-                to_user = item.channels[0].name.startswith(pusher_gateway.SERVER_TO_USER_PREFIX)
-                if to_user:
-                    pusher_gateway.send_to_user(item.channels[0].params["user_id"], item.event, item.data)
+                channel = item.checked.channels[0]
+                if channel.name.startswith(pusher_gateway.SERVER_TO_USER_PREFIX):
+                    pusher_gateway.send_to_user(channel.params["user_id"], item.event, item.text)
                 else:
-                    pusher_gateway.trigger(item.names, item.event, item.data, item.socket_id)
-        except UpstreamUnavailable as exc:
+                    pusher_gateway.trigger(item.names, item.event, item.text, item.checked.socket_id)
+        except PublishOutcomeUnknown as exc:
+            raise _unknown(publish_id, ids, batch, exc.code) from exc
+        except RealtimeError as exc:
+            # Nothing went out: take the events out of history again, or say the outcome is unknown.
+            # Not for reused ids: an earlier attempt may have delivered them, and their history is then
+            # the only copy a disconnected client can still get.
+            if kept and not reused:
+                try:
+                    history_store.delete(kept)
+                except UpstreamUnavailable as cleanup:
+                    raise _unknown(publish_id, ids, batch, "history_not_removed") from cleanup
             logger.error(
                 "publish failed",
                 extra={"publish_id": publish_id, "code": exc.code, "events": len(prepared), "batch": batch},
@@ -485,8 +633,8 @@ class Publisher:
             count("PublishFailures", reason=exc.code)
             raise
         for item in prepared:  # after Pusher accepted it: legacy /ws/content clients get it too
-            fanout.hand_off(item.names, item.event, item.data)
-        families = Counter(_family_metric(channel) for item in prepared for channel in item.channels)
+            fanout.hand_off(item.names, item.event, item.text)
+        families = Counter(_family_metric(channel) for item in prepared for channel in item.checked.channels)
         for family, deliveries in families.items():
             count("EventsPublished", value=deliveries, family=family)
         channels = list(dict.fromkeys(name for item in prepared for name in item.names))
@@ -494,19 +642,28 @@ class Publisher:
             "published",
             extra={
                 "publish_id": publish_id,
+                "event_ids": ids,
                 "events": [item.event for item in prepared],
                 "channel_count": len(channels),
+                "history_items": len(kept),
                 "batch": batch,
             },
         )
         return PublishResult(
             message=BATCH_SUCCESS_MESSAGE if batch else SUCCESS_MESSAGE,
             publish_id=publish_id,
+            event_ids=ids,
             event=None if batch else prepared[0].event,
             channels=channels,
             event_count=len(prepared),
             events=[
-                PublishedEvent(channels=item.names, event=item.event, data_bytes=item.data_bytes)
+                PublishedEvent(
+                    event_id=item.event_id,
+                    channels=item.names,
+                    event=item.event,
+                    data_bytes=item.data_bytes,
+                    sent_bytes=item.sent_bytes,
+                )
                 for item in prepared
             ],
         )
@@ -516,6 +673,41 @@ def _family_metric(channel: Channel) -> str:
     if channel.name.startswith(pusher_gateway.SERVER_TO_USER_PREFIX):
         return "server-to-user"
     return channel.family or "unknown"
+
+
+@contextmanager
+def _refusals(*, batch: bool) -> Iterator[None]:
+    """Log and count a publish refused before anything was sent (validation, size, rate limit)."""
+    try:
+        yield
+    except RealtimeError as exc:
+        if not isinstance(exc, UpstreamUnavailable):
+            logger.warning("publish refused", extra={"code": exc.code, "batch": batch})
+            count("PublishRefused", reason=exc.code)
+        raise
+
+
+def _unknown(
+    publish_id: str, ids: list[str], batch: bool, reason: str, *, message: str | None = None
+) -> PublishOutcomeUnknown:
+    logger.error(
+        "publish outcome unknown",
+        extra={"publish_id": publish_id, "event_ids": ids, "reason": reason, "batch": batch},
+    )
+    count("PublishFailures", reason=PublishOutcomeUnknown.default_code)
+    return PublishOutcomeUnknown(message, details={"event_ids": ids})
+
+
+def _reused(source: IdSource | None) -> bool:
+    """Whether ``source`` gave ids that may have been published before (``event_ids.Reuse``)."""
+    return getattr(source, "reused", False) is True
+
+
+def _ids(source: IdSource | None, count_: int) -> list[str]:
+    ids = list(source(count_)) if source is not None else event_ids.new_event_ids(count_)
+    if len(ids) != count_ or not all(event_ids.is_event_id(i) for i in ids) or len(set(ids)) != count_:
+        raise ValueError("an id source must give as many distinct event ids as there are events")
+    return ids
 
 
 def _batch_event(index: int, item: Mapping[str, Any]) -> BatchEvent:
@@ -532,9 +724,9 @@ def _batch_event(index: int, item: Mapping[str, Any]) -> BatchEvent:
 
 
 def _batch_item(item: _Prepared) -> dict[str, Any]:
-    out: dict[str, Any] = {"channel": item.names[0], "name": item.event, "data": item.data}
-    if item.socket_id is not None:
-        out["socket_id"] = item.socket_id
+    out: dict[str, Any] = {"channel": item.names[0], "name": item.event, "data": item.text}
+    if item.checked.socket_id is not None:
+        out["socket_id"] = item.checked.socket_id
     return out
 
 
@@ -559,9 +751,9 @@ def trigger_batch(events: Sequence[BatchEvent | Mapping[str, Any]]) -> PublishRe
     return default_publisher().trigger_batch(events)
 
 
-def send_to_user(user_id: str, event: str, data: Mapping[str, Any]) -> PublishResult:
+def send_to_user(user_id: str, event: str, data: Mapping[str, Any], **kwargs: Any) -> PublishResult:
     """``default_publisher().send_to_user(...)``: see ``Publisher.send_to_user``."""
-    return default_publisher().send_to_user(user_id, event, data)
+    return default_publisher().send_to_user(user_id, event, data, **kwargs)
 
 
 def notify_user(user_id: str, notification: Mapping[str, Any], **kwargs: Any) -> PublishResult:

@@ -1,9 +1,25 @@
 """The only module that talks to Pusher (soketi locally), through the official ``pusher`` SDK.
 
 Signatures (channel authorization, user authentication) and the HTTP API calls (trigger, batch,
-channel queries) go through the SDK; webhook verification is the SDK's check made explicit. Failures
-of the HTTP API become ``UpstreamUnavailable`` (503 for timeouts and refused connections, 502 for
-answers we cannot use), so a caller can never mistake a failed publish for a success.
+channel queries) go through the SDK; webhook verification is the SDK's check made explicit.
+
+**What is measured is what is sent.** Every JSON text that leaves here is compact UTF-8
+(``ensure_ascii=False``, ``(",", ":")`` separators): event data, the trigger and batch request bodies,
+presence ``channel_data`` and sign-in ``user_data``. The SDK would send ``\\uXXXX``-escaped JSON with
+spaced separators and checks event size with ``sys.getsizeof`` on the Python string (a measure of
+CPython's memory, 4 bytes a character once one character lies outside the Basic Multilingual Plane), so
+it refuses valid events. Publishes therefore build the SDK's signed ``Request`` with a compact body
+(``_CompactRequest``) and send it through the SDK's own HTTP backend; the callers have checked sizes on
+exactly these bytes (``catalog.check_size``).
+
+**A failed publish says whether anything went out.** Failures become ``UpstreamUnavailable``:
+
+* nothing was sent, or Pusher refused it (connection refused or not made in time, a 4xx answer): 503
+  ``pusher_unreachable`` / ``pusher_timeout`` / ``pusher_forbidden``, 502 ``pusher_auth_failed`` /
+  ``pusher_rejected`` / ``pusher_error``: nothing was published;
+* the request was sent and no usable answer came back (read timeout, connection dropped after sending,
+  a 5xx answer): ``PublishOutcomeUnknown``, 504 ``publish_outcome_unknown``: it may have been delivered.
+  Reads (channel queries) have no outcome to be unsure of: they answer 503 ``pusher_timeout`` instead.
 """
 
 from __future__ import annotations
@@ -24,14 +40,51 @@ import requests
 from pusher.errors import PusherBadAuth, PusherBadRequest, PusherBadStatus, PusherError, PusherForbidden
 from pusher.http import POST, Request
 from pusher.util import validate_user_id
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from . import bodies, deadlines
-from .errors import BadRequest, ConfigurationError, InvalidSignature, UpstreamUnavailable
+from .errors import (
+    BadRequest,
+    ConfigurationError,
+    InvalidSignature,
+    PublishOutcomeUnknown,
+    UpstreamUnavailable,
+)
 from .observability import count, logger, tracer
 from .secrets import PusherCredentials, pusher_credentials
 from .settings import Settings, get_settings
 
 WEBHOOK_MAX_AGE_SECONDS = 300  # the SDK's own window for time_ms
+
+
+class CompactJSONEncoder(json.JSONEncoder):
+    """The SDK's ``json_encoder``: compact UTF-8 JSON whatever ``json.dumps`` is asked for.
+
+    The SDK serialises presence ``channel_data`` and sign-in ``user_data`` with
+    ``json.dumps(value, cls=json_encoder)`` and its defaults (``\\uXXXX`` escapes, spaced separators); the
+    signed string is the one returned to the client, so this decides the bytes that Pusher and the other
+    members receive, and the 1 KB ``user_info`` limit is measured on them.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.update(ensure_ascii=False, separators=(",", ":"))
+        super().__init__(**kwargs)
+
+
+class _CompactRequest(Request):  # type: ignore[misc]
+    """The SDK's signed ``Request`` with a compact UTF-8 JSON body instead of ``json.dumps(params)``.
+
+    The signature covers ``body_md5``, so the body is set before ``_generate_auth`` signs it.
+    """
+
+    def __init__(self, client: Any, path: str, params: dict[str, Any]) -> None:
+        self.client = client
+        self.method = POST
+        self.path = path
+        self.params = dict(params)
+        self.body = encode(params).encode("utf-8")
+        self.query_params: dict[str, str] = {}
+        self._generate_auth()
 
 
 @lru_cache(maxsize=32)
@@ -56,6 +109,7 @@ def _build(
         cluster=None if host else cluster,
         timeout=timeout,
         encryption_master_key_base64=master_key_b64,
+        json_encoder=CompactJSONEncoder,
     )
 
 
@@ -159,13 +213,24 @@ def shared_secret(channel: str, master_key_b64: str) -> str:
 
 
 @contextmanager
-def _upstream(operation: str) -> Iterator[None]:
+def _upstream(operation: str, *, publish: bool = False) -> Iterator[None]:
     try:
         yield
-    except requests.Timeout as exc:
+    except requests.ConnectTimeout as exc:  # before requests.Timeout: no connection, nothing sent
+        _failed(operation, "connect_timeout")
+        raise UpstreamUnavailable(
+            "Pusher did not accept the connection in time; nothing was sent.", code="pusher_timeout"
+        ) from exc
+    except requests.Timeout as exc:  # a read timeout: the request went out, no answer came back
+        if publish:
+            _failed(operation, "outcome_unknown")
+            raise PublishOutcomeUnknown() from exc
         _failed(operation, "timeout")
         raise UpstreamUnavailable("Pusher did not answer in time.", code="pusher_timeout") from exc
     except requests.ConnectionError as exc:
+        if publish and not _never_connected(exc):  # dropped after the request was (maybe) sent
+            _failed(operation, "outcome_unknown")
+            raise PublishOutcomeUnknown() from exc
         _failed(operation, "unreachable")
         raise UpstreamUnavailable("Pusher could not be reached.", code="pusher_unreachable") from exc
     except PusherForbidden as exc:
@@ -181,12 +246,30 @@ def _upstream(operation: str) -> Iterator[None]:
     except PusherBadRequest as exc:
         _failed(operation, "bad_request")
         raise UpstreamUnavailable("Pusher rejected the request.", code="pusher_rejected", status=502) from exc
-    except (PusherBadStatus, PusherError, requests.RequestException) as exc:
+    except PusherBadStatus as exc:
+        if publish and _status_of(exc) >= 500:  # a server error says nothing about what it did
+            _failed(operation, "outcome_unknown")
+            raise PublishOutcomeUnknown() from exc
+        _failed(operation, "error")
+        raise UpstreamUnavailable("Pusher answered with an error.", code="pusher_error", status=502) from exc
+    except (PusherError, requests.RequestException) as exc:
         _failed(operation, "error")
         raise UpstreamUnavailable("Pusher answered with an error.", code="pusher_error", status=502) from exc
     except ValueError as exc:
         # The SDK validates names and sizes itself; we validate first, so this is a client error we missed.
         raise BadRequest("Pusher's client refused the request.", code="invalid_publish") from exc
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """Whether the connection was never made (refused, unresolvable): then nothing was sent."""
+    cause = exc.args[0] if exc.args else None
+    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
+
+
+def _status_of(exc: PusherBadStatus) -> int:
+    # The SDK raises PusherBadStatus("<status>: <body>") for statuses it has no class for.
+    head = str(exc).split(":", 1)[0].strip()
+    return int(head) if head.isdigit() else 0
 
 
 def _failed(operation: str, kind: str) -> None:
@@ -196,31 +279,49 @@ def _failed(operation: str, kind: str) -> None:
 
 @tracer.capture_method
 def trigger(channels: Sequence[str], event: str, data: Any, socket_id: str | None = None) -> None:
-    """Publish one event to up to 100 channels (one HTTP call).
+    """Publish one event to up to 100 channels (one HTTP call, ``POST /apps/{id}/events``).
 
     ``data`` goes out as compact JSON (``encode``); a ``str`` is taken as already encoded and sent
-    unchanged. (Given anything else, the SDK would ``json.dumps`` it with spaced separators: more bytes
-    than ``catalog.check_size`` measured.) Raises ``UpstreamUnavailable``, and ``ConfigurationError`` for
-    an encrypted channel when no master key is configured.
+    unchanged, encrypted here for a ``private-encrypted-`` channel (the SDK's envelope). The SDK's own
+    checks are bypassed (see the module docstring): callers validate names and sizes first
+    (``toolboxai_realtime.publisher``). Raises ``UpstreamUnavailable`` (nothing published),
+    ``PublishOutcomeUnknown`` (sent, no answer) and ``ConfigurationError`` for an encrypted channel when
+    no master key is configured.
     """
-    _master_key(channels)
-    with _upstream("trigger"):
-        client().trigger(list(channels), event, _as_text(data), socket_id)
+    names = list(channels)
+    text = _as_text(data)
+    key = _master_key(names)
+    if key is not None:
+        text = _encrypt(names[0], text, key)
+    params: dict[str, Any] = {"name": event, "channels": names, "data": text}
+    if socket_id:
+        params["socket_id"] = socket_id
+    with _upstream("trigger", publish=True):
+        _send("events", params)
 
 
 @tracer.capture_method
 def trigger_batch(events: Sequence[dict[str, Any]]) -> None:
     """Publish up to 10 events ``{"channel", "name", "data", "socket_id"?}`` in one HTTP call.
 
-    Data is encoded as in ``trigger`` and encrypted here for ``private-encrypted-`` channels, and the
-    SDK's own checks are skipped (``already_encoded``): its batch size check measures the Python object
-    (``sys.getsizeof``), not bytes, and refuses valid ASCII events of about 10,190-10,240 bytes. Callers
-    validate first (``toolboxai_realtime.publisher``). Raises ``UpstreamUnavailable`` and
-    ``ConfigurationError`` (encrypted channel without a master key).
+    Data is encoded and encrypted as in ``trigger``, and the body is compact UTF-8 as there. Raises what
+    ``trigger`` raises.
     """
     batch = [_batch_item(event) for event in events]
-    with _upstream("trigger_batch"):
-        client().trigger_batch(batch, already_encoded=True)
+    with _upstream("trigger_batch", publish=True):
+        _send("batch_events", {"batch": batch})
+
+
+def _send(resource: str, params: dict[str, Any]) -> None:
+    sdk = client()._pusher_client  # the HTTP client inside the SDK's facade (its backend and signing)
+    sdk.http.send_request(_CompactRequest(sdk, f"/apps/{sdk.app_id}/{resource}", params))
+
+
+def _encrypt(channel: str, text: str, key: bytes) -> str:
+    from pusher.crypto import encrypt
+
+    # The same envelope (and separators) as the SDK's trigger(): catalog.encrypted_size measures it.
+    return json.dumps(encrypt(channel, text, key), ensure_ascii=False)
 
 
 def _as_text(data: Any) -> str:
@@ -244,10 +345,7 @@ def _batch_item(event: dict[str, Any]) -> dict[str, Any]:
     data = _as_text(item["data"])
     key = _master_key([item["channel"]])
     if key is not None:
-        from pusher.crypto import encrypt
-
-        # The same envelope (and separators) as the SDK's trigger(): catalog.encrypted_size measures it.
-        data = json.dumps(encrypt(item["channel"], data, key), ensure_ascii=False)
+        data = _encrypt(item["channel"], data, key)
     item["data"] = data
     return item
 
@@ -259,14 +357,18 @@ in as ``id`` (apps with user authentication; soketi 1.6.1 serves it too)."""
 
 @tracer.capture_method
 def send_to_user(user_id: str, event: str, data: Any) -> None:
-    """Send one event to every connection signed in as ``user_id`` (one HTTP call, ``POST /events`` on
-    the ``#server-to-user-{id}`` channel, as the SDK's ``send_to_user``). ``data`` as in ``trigger``.
+    """Send one event to every connection signed in as ``user_id``: one HTTP call, ``POST /apps/{id}/events``
+    on the ``#server-to-user-{id}`` channel, what the SDK's ``send_to_user`` does, but with the compact body
+    of ``trigger`` (the bytes the caller measured). ``data`` as in ``trigger``.
 
-    Raises ``UpstreamUnavailable``; ``BadRequest`` (``invalid_publish``) for a user id Pusher does not
-    accept (callers check it first).
+    Raises what ``trigger`` raises; ``BadRequest`` (``invalid_publish``) for a user id Pusher does not
+    accept (the SDK's ``validate_user_id``; callers check it first).
     """
-    with _upstream("send_to_user"):
-        client().send_to_user(user_id, event, _as_text(data))
+    with _upstream("send_to_user", publish=True):
+        validate_user_id(user_id)
+        _send(
+            "events", {"name": event, "channels": [SERVER_TO_USER_PREFIX + user_id], "data": _as_text(data)}
+        )
 
 
 @tracer.capture_method

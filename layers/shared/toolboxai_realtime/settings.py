@@ -79,6 +79,11 @@ class Settings(BaseModel):
     connections_table: str = "ConnectionsTable"
     maintenance_table: str = "MaintenanceTable"
     revocation_table: str = "RevocationTable"
+    history_table: str = "HistoryTable"
+
+    # Channel history: how long published events are kept (seconds; default 24 h), for the families
+    # whose ``history`` column is on (``toolboxai_realtime.channels``).
+    history_retention: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
 
     # Legacy WebSocket: the API Gateway Management API endpoint of the /ws/content API (unset: no fan-out)
     legacy_ws_endpoint: OptStr = None

@@ -2,7 +2,9 @@
 
 Who may publish (the admin role or the ``realtime:trigger`` scope), and publishing through the one
 publisher (``toolboxai_realtime.publisher``), at most once per ``Idempotency-Key`` when the caller sends
-one. Without a key a request costs one DynamoDB call (the rate limit) and one Pusher call.
+one. Without a key a request costs one DynamoDB call (the rate limit and the history items) and one Pusher
+call. With a key, the event ids are kept under it before the publish (``idempotency.event_ids_for``), so
+an idempotent replay returns them and the retry of a publish whose outcome was unknown reuses them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from .errors import Forbidden
 from .idempotency import Outcome
 from .identity import TRIGGER_SCOPE, Principal, authenticate, bearer_token
 from .observability import logger, security_event
-from .publisher import BatchTriggerRequest, PublishResult, TriggerRequest, default_publisher
+from .publisher import BatchTriggerRequest, IdSource, PublishResult, TriggerRequest, default_publisher
 
 __all__ = ["IdempotencyKeyHeader", "caller", "response_headers", "trigger", "trigger_batch"]
 
@@ -65,9 +67,9 @@ def trigger(
     Raises what ``Publisher.trigger`` and ``idempotency.run_once`` raise.
     """
 
-    def publish() -> PublishResult:
+    def publish(ids: IdSource | None) -> PublishResult:
         return default_publisher().trigger(
-            request.channel_names, request.event, request.data, request.socket_id
+            request.channel_names, request.event, request.data, request.socket_id, id_source=ids
         )
 
     return _once("trigger", principal, request, publish, idempotency_key, lambda_context)
@@ -84,8 +86,8 @@ def trigger_batch(
     Raises what ``Publisher.trigger_batch`` and ``idempotency.run_once`` raise.
     """
 
-    def publish() -> PublishResult:
-        return default_publisher().trigger_batch(request.events)
+    def publish(ids: IdSource | None) -> PublishResult:
+        return default_publisher().trigger_batch(request.events, id_source=ids)
 
     return _once("trigger_batch", principal, request, publish, idempotency_key, lambda_context)
 
@@ -99,19 +101,21 @@ def _once(
     scope: str,
     principal: Principal,
     request: TriggerRequest | BatchTriggerRequest,
-    publish: Callable[[], PublishResult],
+    publish: Callable[[IdSource | None], PublishResult],
     key: str | None,
     lambda_context: LambdaContext | None,
 ) -> Outcome[PublishResult]:
     if key is None:
-        outcome = Outcome(result=publish())
+        outcome = Outcome(result=publish(None))
     else:
+        payload = request.model_dump(mode="json", exclude_none=True)
+        ids = idempotency.event_ids_for(scope=scope, key=key, owner=principal.user_id, payload=payload)
         outcome = idempotency.run_once(
             scope=scope,
             key=key,
             owner=principal.user_id,
-            payload=request.model_dump(mode="json", exclude_none=True),
-            action=publish,
+            payload=payload,
+            action=lambda: publish(ids),
             model=PublishResult,
             lambda_context=lambda_context,
         )

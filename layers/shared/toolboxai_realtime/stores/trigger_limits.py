@@ -1,14 +1,21 @@
 """Per-channel publish limits (``TRIGGER_RATE_LIMIT_PER_MINUTE``): one DynamoDB call per publish.
 
 Each channel has a fixed-window counter in RateLimitTable, the same item layout as
-``rate_limits.hit`` (``{pk: "trigger#<channel>#<window start>", used, expires_at}``). A publish that
-touches one channel is one conditional ``UpdateItem`` (``rate_limits.hit``); one that touches several
-(a multi-channel trigger, a batch) is one ``TransactWriteItems`` holding a conditional update per
-channel. Either way the check is atomic: exactly ``limit`` events per channel and window are accepted
-however many callers race, and a refused publish consumes nothing on any of its channels.
+``rate_limits.hit`` (``{pk: "trigger#<channel>#<window start>", used, expires_at}``). The history items
+of the publish (``stores.history``) ride in the same call:
 
-The only case with more than one call is a transaction cancelled by a *conflict* (two transactions on
-the same counter at the same instant): it is retried up to ``CONFLICT_RETRIES`` times.
+* one channel, no history: one conditional ``UpdateItem`` (``rate_limits.hit``);
+* otherwise, while counters + history items fit DynamoDB's 100 actions: one ``TransactWriteItems``
+  holding a conditional update per channel and a ``Put`` per history item (a single-channel publish with
+  history: 2 actions, one call; one event on 10 channels: 20 actions, one call);
+* beyond that (one event on 51-100 channels that keep history): the counters' transaction first, then
+  the history items in ``BatchWriteItem`` calls of 25 (one event on 100 channels: 1 + 4 = 5 calls).
+  History is never written for a publish the limit refused.
+
+Either way the check is atomic: exactly ``limit`` events per channel and window are accepted however
+many callers race, and a refused publish consumes nothing on any of its channels and keeps no history.
+A transaction cancelled by a *conflict* (two transactions on the same counter at the same instant) is
+retried up to ``CONFLICT_RETRIES`` times.
 """
 
 from __future__ import annotations
@@ -23,15 +30,20 @@ from ..aws import dynamodb
 from ..errors import RateLimited, UpstreamUnavailable
 from ..observability import count, logger
 from ..settings import get_settings
+from . import history as history_store
 from . import rate_limits
+from .history import HistoryItem
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-__all__ = ["CONFLICT_RETRIES", "MAX_CHANNELS_PER_CALL", "consume", "counter_key"]
+__all__ = ["CONFLICT_RETRIES", "MAX_CHANNELS_PER_CALL", "MAX_TRANSACTION_ACTIONS", "consume", "counter_key"]
 
 MAX_CHANNELS_PER_CALL = 100
 """DynamoDB's limit on the actions of one transaction, and Pusher's on the channels of one trigger."""
+
+MAX_TRANSACTION_ACTIONS = 100
+"""DynamoDB's limit on the actions of one ``TransactWriteItems``."""
 
 CONFLICT_RETRIES = 2
 SCOPE = "trigger"
@@ -46,23 +58,27 @@ def consume(
     costs: Mapping[str, int],
     *,
     limit: int | None = None,
+    history: Sequence[HistoryItem] = (),
     window_seconds: int = 60,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Count ``costs`` (channel -> events about to be published on it) against the per-channel limit.
+    """Count ``costs`` (channel -> events about to be published on it) against the per-channel limit,
+    and keep the ``history`` items of the publish when (and only when) it is within the limit.
 
     ``limit`` defaults to ``TRIGGER_RATE_LIMIT_PER_MINUTE``. All channels are counted, or none.
 
     Raises ``RateLimited`` (429, code ``channel_rate_limited``, ``Retry-After`` = seconds to the next
-    window) naming the channels that are over the limit; ``UpstreamUnavailable`` (503, code
+    window) naming the channels that are over the limit; ``PublishOutcomeUnknown`` when history items
+    written outside the transaction could be neither completed nor removed (``stores.history.keep``);
+    ``UpstreamUnavailable`` (503, code
     ``store_unavailable``) when DynamoDB does not answer; ``ValueError`` for an empty ``costs``, more
     than ``MAX_CHANNELS_PER_CALL`` channels or a cost below 1 (callers validate first).
     """
     if not costs or len(costs) > MAX_CHANNELS_PER_CALL or min(costs.values()) < 1:
         raise ValueError("costs must hold 1-100 channels, each with a cost of at least 1")
     per_window = limit or get_settings().trigger_rate_limit_per_minute
-    if len(costs) == 1:
+    if len(costs) == 1 and not history:
         ((channel, cost),) = costs.items()
         try:
             rate_limits.hit(
@@ -76,7 +92,11 @@ def consume(
         except RateLimited as exc:
             raise _limited([channel], per_window, window_seconds, exc.retry_after) from exc
         return
-    _transact(costs, per_window, window_seconds, clock, sleep)
+    together = len(costs) + len(history) <= MAX_TRANSACTION_ACTIONS
+    puts = [history_store.put_action(item) for item in history] if together else []
+    _transact(costs, per_window, window_seconds, clock, sleep, puts)
+    if history and not together:
+        history_store.keep(history)  # all or none; PublishOutcomeUnknown if it cannot be undone
 
 
 def _transact(
@@ -85,6 +105,7 @@ def _transact(
     window_seconds: int,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
+    puts: Sequence[TransactWriteItemTypeDef] = (),
 ) -> None:
     now = clock()
     start = int(now // window_seconds) * window_seconds
@@ -107,6 +128,7 @@ def _transact(
         }
         for channel in channels
     ]
+    items.extend(puts)
     for attempt in range(CONFLICT_RETRIES + 1):
         try:
             dynamodb().transact_write_items(TransactItems=items)
