@@ -370,7 +370,7 @@ CLIENT_EVENT_MAX_BYTES = 10240
 
 # fmt: off
 CHANNELS: tuple[ChannelFamily, ...] = (
-    #             template                              kind       who may subscribe   client events, bytes; history
+    #             template                              kind       who may subscribe   client (bytes), history
     ChannelFamily("dashboard-updates",                  PUBLIC,    anyone,             history=True),
     ChannelFamily("content-generation",                 PUBLIC,    anyone,             history=True),
     ChannelFamily("agent-status",                       PUBLIC,    anyone,             history=True),
