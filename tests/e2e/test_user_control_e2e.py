@@ -65,6 +65,7 @@ def test_a_user_targeted_event_reaches_both_connections_of_the_user_and_no_one_e
     for client in ("bea-laptop", "bea-phone"):
         got = driver.wait_event(client=client, event="grade_posted", channel="#user")
         assert got["data"]["title"] == GRADE["title"]
+        assert got["data"]["event_id"] == answer["event_ids"][0]
     time.sleep(1.0)  # the two deliveries above went out together; anything for carl would be here by now
     assert not [m for m in driver.lines if m.get("type") == "event" and m["client"] == "carl"]
 

@@ -188,7 +188,10 @@ def test_send_to_user_goes_to_the_server_to_user_channel_with_the_trigger_checks
     (sent,) = [json.loads(c.request.body) for c in pusher.calls]
     assert sent["channels"] == ["#server-to-user-s1"]
     assert sent["name"] == "grade_posted"
-    assert json.loads(sent["data"])["title"] == GRADE["title"]
+    delivered = json.loads(sent["data"])
+    assert delivered["title"] == GRADE["title"]
+    assert delivered["event_id"] == answer["event_ids"][0]  # issue 13's event id, as on any trigger
+    assert answer["events"][0]["sent_bytes"] == len(sent["data"].encode())  # measured on the bytes sent
     assert calls == ["UpdateItem"]  # the rate limit, as a trigger
 
 
@@ -202,6 +205,13 @@ def test_send_to_user_is_rate_limited_like_a_trigger(aws_tables, pusher, monkeyp
     assert [call("POST", "/realtime/users/s1/events", admin(), body)[0] for _ in range(3)] == [200, 200, 429]
     assert call("POST", "/realtime/users/s2/events", admin(), body)[0] == 200  # per user
     assert len(pusher.calls) == 3
+
+
+def test_send_to_user_refuses_an_event_id_in_the_data(aws_tables, pusher):
+    body = {"event": "grade_posted", "data": {**GRADE, "event_id": "mine"}}
+    status, _, answer = call("POST", "/realtime/users/s1/events", admin(), body)
+    assert (status, answer["code"]) == (422, "event_id_not_allowed")
+    assert not pusher.calls
 
 
 def test_send_to_user_refuses_data_over_10240_bytes_with_413(aws_tables, pusher):
