@@ -89,10 +89,7 @@ def main() -> int:
     # SIGTERM stops the stack like Ctrl-C does: the finally below stops every child. (uvicorn re-raises
     # the signal it caught after its graceful shutdown; this handler turns that into KeyboardInterrupt.)
     signal.signal(signal.SIGTERM, _interrupt)
-    env = apply_defaults()
-    # Metrics are Powertools EMF JSON on stdout: in CloudWatch they become metrics, in a terminal they
-    # bury the log. Off locally unless asked for (POWERTOOLS_METRICS_DISABLED=false make dev).
-    env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    env = apply_defaults()  # metrics off unless POWERTOOLS_METRICS_DISABLED=false (config.apply_defaults)
     host, port = env["REALTIME_HOST"], int(env["REALTIME_PORT"])
     dynamo_port = int(env["DYNAMODB_PORT"])
     base = f"http://{host}:{port}"

@@ -114,4 +114,8 @@ def apply_defaults(
     target.setdefault("LEGACY_WS_ENDPOINT", f"{base}/_ws")
     # Asynchronous Lambda invokes (the publisher's hand-off to the legacy fan-out) go to the gateway.
     target.setdefault("AWS_ENDPOINT_URL_LAMBDA", f"{base}/_lambda")
+    # Metrics are Powertools EMF JSON on stdout: in CloudWatch they become metrics, in a terminal they
+    # bury the log. Off locally (make dev, make reconcile, local_stack.invoke, the canary) unless asked
+    # for with POWERTOOLS_METRICS_DISABLED=false.
+    target.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     return target

@@ -15,7 +15,7 @@ from toolboxai_realtime.authorization import AuthAttempt
 from toolboxai_realtime.http import create_app, json_response, parse_form_or_json, source_ip
 from toolboxai_realtime.observability import logger, metrics, tracer
 
-app = create_app()
+app = create_app(form_bodies=True)  # pusher-js sends forms
 
 
 @app.post(

@@ -205,7 +205,10 @@ def _many(n: int) -> list[str]:
 
 BAD_REQUESTS: dict[str, tuple[str, Any, int, str | None]] = {
     # name: (path, body, status, code or None for "validation_error")
-    "malformed_json": ("/realtime/trigger", b'{"channel": "dashboard-updates", ', 422, None),
+    # 400 malformed_json as on every other route (it was Powertools' 422 here alone).
+    "malformed_json": ("/realtime/trigger", b'{"channel": "dashboard-updates", ', 400, "malformed_json"),
+    "malformed_json_batch": ("/realtime/trigger/batch", b'{"events": [', 400, "malformed_json"),
+    "not_json_at_all": ("/realtime/trigger", b"not json", 400, "malformed_json"),
     "json_array": ("/realtime/trigger", b"[1, 2]", 422, None),
     "empty_body": ("/realtime/trigger", b"", 422, None),
     "illegal_channel_characters": ("/realtime/trigger", {**DOC_EXAMPLE, "channel": "dash board!"}, 422, None),
@@ -304,6 +307,18 @@ def test_bad_input_is_the_right_4xx_and_publishes_nothing(dynamo_calls, pusher, 
     assert body["message"]
     assert not pusher.calls
     assert not dynamo_calls, "refused before the rate limit was touched"
+
+
+@pytest.mark.parametrize("path", ["/realtime/trigger", "/realtime/trigger/batch"])
+def test_a_form_body_is_415_not_a_field_by_field_422(dynamo_calls, pusher, path):
+    # `curl -d '{...}'` without a JSON Content-Type sends a form: it used to be a 422 listing "Field
+    # required" and the whole JSON text as an unknown field.
+    raw = json.dumps(DOC_EXAMPLE).encode()
+    status, _, body = post(raw, path=path, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert (status, body["code"]) == (415, "unsupported_media_type"), body
+    assert "application/json" in body["message"]
+    assert not pusher.calls
+    assert not dynamo_calls
 
 
 def test_unknown_event_names_the_allowed_events(aws_tables, pusher):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 from local_stack import config
 
@@ -72,3 +74,34 @@ def test_metrics_off_means_no_emf_json_in_the_terminal_not_even_cold_start(monke
     # make dev runs with metrics off: Powertools' ColdStart (single_metric) used to print anyway.
     assert _cold_start_output(monkeypatch, capsys, "true") == ""
     assert '"ColdStart"' in _cold_start_output(monkeypatch, capsys, "false")
+
+
+def test_every_local_command_has_metrics_off_unless_asked():
+    # make reconcile / local_stack.invoke printed EMF lines: only make dev turned metrics off.
+    env: dict[str, str] = {config.STATE_FILE_VAR: "/nonexistent/stack.json"}
+    config.apply_defaults(env, follow_running_stack=True)
+    assert env["POWERTOOLS_METRICS_DISABLED"] == "true"
+    asked = {config.STATE_FILE_VAR: "/nonexistent/stack.json", "POWERTOOLS_METRICS_DISABLED": "false"}
+    config.apply_defaults(asked, follow_running_stack=True)
+    assert asked["POWERTOOLS_METRICS_DISABLED"] == "false"
+
+
+def test_an_invocation_that_counted_nothing_leaves_no_warning():
+    # A fresh interpreter (pytest's own warning capture would override the filter under test).
+    script = (
+        "from toolboxai_realtime.observability import metrics\n"
+        "@metrics.log_metrics\n"
+        "def handler(event, context): return 1\n"
+        "handler({}, None)\n"
+    )
+    env = {**os.environ, "POWERTOOLS_METRICS_NAMESPACE": "Test", "PYTHONPATH": "layers/shared"}
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", script],
+        cwd=config.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "No application metrics" not in done.stderr

@@ -7,8 +7,9 @@
  * delivered exactly once, in order, across reconnects (see `delivery.ts` and README "Front-end").
  */
 import Pusher, { type Channel, type Options } from 'pusher-js';
+import { AuthRequestError, channelAuthorizationHandler, userAuthenticationHandler } from './auth.js';
 import { ChannelDelivery, type DeliveryStats } from './delivery.js';
-import type { FamilyOf, TypedChannel, TypedPresenceChannel } from './types.js';
+import type { FamilyOf, TypedChannel, TypedPresenceChannel, UserAuthErrorData } from './types.js';
 
 /** Request headers for the auth endpoints and the history route: fixed, or read anew for every request. */
 export type AuthHeaders = Record<string, string> | (() => Record<string, string>);
@@ -52,7 +53,7 @@ export interface ToolBoxAIPusherConfig {
   historyTimeoutMs?: number;
   /** Ask for the newest stored event id when a channel is first subscribed (default true with `apiBase`). */
   anchorOnSubscribe?: boolean;
-  /** `fetch` for the history route (default: the global one). */
+  /** `fetch` for the auth endpoints and the history route (default: the global one). */
   fetch?: typeof fetch;
 }
 
@@ -65,6 +66,9 @@ export class ToolBoxAIPusher {
   private channels: Record<string, Channel> = {};
   private deliveries: Record<string, ChannelDelivery> = {};
   private holders: Record<string, number> = {};
+  /** The last refusal of each channel's auth request, until its `pusher:subscription_error` takes it. */
+  private authFailures: Record<string, AuthRequestError> = {};
+  private userAuthListeners = new Set<(error: UserAuthErrorData) => void>();
   private readonly config: ToolBoxAIPusherConfig;
 
   constructor(config: ToolBoxAIPusherConfig) {
@@ -73,11 +77,36 @@ export class ToolBoxAIPusher {
     const auth = typeof headers === 'function' ? { headersProvider: headers } : { headers: headers ?? {} };
     const userAuthEndpoint =
       config.userAuthEndpoint ?? (config.apiBase ? `${config.apiBase.replace(/\/+$/, '')}/pusher/user-auth` : undefined);
+    const fetchImpl = this.fetchImpl();
+    // The custom handlers make the request pusher-js's ajax authorizer makes, but keep the refusal's
+    // body (see auth.ts); `transport`, `endpoint` and the headers stay for anyone reading the options.
+    const channelHandler = channelAuthorizationHandler({
+      endpoint: config.authEndpoint,
+      headers: () => this.authHeaders(),
+      fetch: fetchImpl,
+      onFailure: (error, channelName) => {
+        if (channelName !== undefined) this.authFailures[channelName] = error;
+      },
+    });
     const options: Options = {
       ...config.pusherOptions,
       cluster: config.cluster,
-      channelAuthorization: { transport: 'ajax', endpoint: config.authEndpoint, ...auth },
-      ...(userAuthEndpoint ? { userAuthentication: { transport: 'ajax', endpoint: userAuthEndpoint, ...auth } } : {}),
+      channelAuthorization: { transport: 'ajax', endpoint: config.authEndpoint, ...auth, customHandler: channelHandler },
+      ...(userAuthEndpoint
+        ? {
+            userAuthentication: {
+              transport: 'ajax',
+              endpoint: userAuthEndpoint,
+              ...auth,
+              customHandler: userAuthenticationHandler({
+                endpoint: userAuthEndpoint,
+                headers: () => this.authHeaders(),
+                fetch: fetchImpl,
+                onFailure: (error) => this.onUserAuthFailure(error),
+              }),
+            },
+          }
+        : {}),
     };
     if (config.wsHost !== undefined) options.wsHost = config.wsHost;
     if (config.wsPort !== undefined) {
@@ -123,7 +152,12 @@ export class ToolBoxAIPusher {
     this.deliveries[fullName] = new ChannelDelivery(channel, {
       apiBase: this.config.apiBase,
       headers: () => this.authHeaders(),
-      fetch: this.config.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+      fetch: this.fetchImpl(),
+      takeAuthFailure: () => {
+        const refused = this.authFailures[fullName];
+        delete this.authFailures[fullName];
+        return refused;
+      },
       pageSize: this.config.historyPageSize ?? 100,
       rememberIds: this.config.rememberIds ?? 1000,
       retryDelaysMs: this.config.historyRetryDelaysMs ?? [500, 2000],
@@ -161,11 +195,37 @@ export class ToolBoxAIPusher {
     this.unsubscribe(fullName);
   }
 
-  /** Closes the connection and forgets every channel. */
+  /**
+   * Ends the session: unsubscribes every channel this client subscribed (pusher-js forgets them, so a
+   * later `pusher.connect()` does not re-subscribe them and their callbacks never fire again), forgets
+   * their delivered ids, then closes the connection. A later `subscribe…` starts afresh: a new
+   * pusher-js channel (bind your callbacks again) and no recovery of what was published meanwhile.
+   *
+   * Recovery of missed events covers a *dropped* connection, which pusher-js re-opens by itself (and
+   * re-subscribes every channel it still holds). To simulate one in a test, call
+   * `client.pusher.disconnect()` and later `client.pusher.connect()`: pusher-js keeps its channels
+   * across those two, so this client catches up on what was missed.
+   */
   disconnect(): void {
+    const names = Object.keys(this.channels);
+    for (const name of names) this.unsubscribe(name);
     this.pusher.disconnect();
-    for (const name of Object.keys(this.channels)) this.forget(name);
+    // pusher-js only marks a channel whose subscription is still pending as cancelled (Pusher.unsubscribe)
+    // and would re-subscribe it on the next connect; the disconnect cleared the pending state, so a
+    // second call removes it from pusher-js for good.
+    for (const name of names) {
+      if (this.pusher.channel(name)) this.pusher.unsubscribe(name);
+    }
     this.holders = {};
+    this.authFailures = {};
+  }
+
+  /** Calls `listener` with every refused user sign-in (`pusher.signin()`); returns the function that stops it. */
+  onUserAuthError(listener: (error: UserAuthErrorData) => void): () => void {
+    this.userAuthListeners.add(listener);
+    return () => {
+      this.userAuthListeners.delete(listener);
+    };
   }
 
   /** The pusher-js connection state. */
@@ -190,6 +250,21 @@ export class ToolBoxAIPusher {
   /** The last event id delivered on a subscribed channel. */
   lastEventId(fullName: string): string | undefined {
     return this.deliveries[fullName]?.lastEventId;
+  }
+
+  private fetchImpl(): typeof fetch {
+    return this.config.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  private onUserAuthFailure(error: AuthRequestError): void {
+    const data: UserAuthErrorData = {
+      status: error.status,
+      code: error.code,
+      message: error.message,
+      ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {}),
+      ...(error.requestId !== undefined ? { requestId: error.requestId } : {}),
+    };
+    for (const listener of this.userAuthListeners) listener(data);
   }
 
   private forget(channelName: string): void {

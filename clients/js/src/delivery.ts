@@ -18,10 +18,12 @@
  *   reads for the channel, quietly: there is nothing to recover from.
  * - A 410 `history_expired` becomes `toolboxai:history_gap`; other history failures (after retries for
  *   network errors, 429 and 5xx) `toolboxai:history_error`; a refused subscription (401/403/429 in
- *   `pusher:subscription_error`) `toolboxai:auth_error`. The buffered live events are then delivered.
+ *   `pusher:subscription_error`, which gets back the status pusher-js drops for a custom handler)
+ *   `toolboxai:auth_error` with the server's `code` and `message`. The buffered live events are then delivered.
  */
 import type { Channel } from 'pusher-js';
 import { fetchHistoryPage, HistoryRequestError, type HistoryPage } from './history.js';
+import type { AuthRequestError } from './auth.js';
 import type { AuthErrorData, HistoryErrorData, HistoryGapData, SubscriptionErrorData } from './types.js';
 
 type Emit = (eventName: string, data?: unknown, metadata?: unknown) => unknown;
@@ -40,6 +42,8 @@ export interface DeliveryOptions {
   anchor: boolean;
   /** Timeout of one history request, in ms. */
   timeoutMs: number;
+  /** The auth endpoint's refusal for this channel, taken once (see `auth.ts`); undefined if none. */
+  takeAuthFailure: () => AuthRequestError | undefined;
 }
 
 /** Counters a test or a dashboard can read. */
@@ -119,10 +123,13 @@ export class ChannelDelivery {
   }
 
   private onEmit(eventName: string, data: unknown, metadata: unknown): void {
+    if (eventName === 'pusher:subscription_error') {
+      this.onSubscriptionError(data as SubscriptionErrorData | undefined, metadata);
+      return;
+    }
     if (eventName.startsWith('pusher:') || eventName.startsWith('toolboxai:')) {
       this.emit(eventName, data, metadata);
       if (eventName === 'pusher:subscription_succeeded') this.onSubscribed();
-      else if (eventName === 'pusher:subscription_error') this.onSubscriptionError(data as SubscriptionErrorData);
       return;
     }
     if (this.catchingUp) {
@@ -177,11 +184,30 @@ export class ChannelDelivery {
     void this.catchUp(generation, this.lastId);
   }
 
-  private onSubscriptionError(data: SubscriptionErrorData | undefined): void {
-    const status = data?.status;
+  /**
+   * pusher-js emits `pusher:subscription_error` with `status` only for its own `HTTPAuthError` (a class
+   * it does not export); with our `customHandler` the refusal's status and code come from the request
+   * this client made, so they are put back here before the app's callbacks see the event.
+   */
+  private onSubscriptionError(data: SubscriptionErrorData | undefined, metadata: unknown): void {
+    const refused = this.options.takeAuthFailure();
+    const error: SubscriptionErrorData = {
+      ...(data ?? { type: 'AuthError', error: '' }),
+      ...(refused && refused.status !== 0 ? { status: refused.status, code: refused.code } : {}),
+    };
+    this.emit('pusher:subscription_error', error, metadata);
+    const status = error.status;
     if (status !== 401 && status !== 403 && status !== 429) return;
     const reason = status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : 'rate_limited';
-    const payload: AuthErrorData = { channel: this.channel.name, status, reason, message: data?.error ?? '' };
+    const payload: AuthErrorData = {
+      channel: this.channel.name,
+      status,
+      reason,
+      code: refused?.code ?? `http_${status}`,
+      message: refused?.message ?? error.error,
+      ...(refused?.retryAfter !== undefined ? { retryAfter: refused.retryAfter } : {}),
+      ...(refused?.requestId !== undefined ? { requestId: refused.requestId } : {}),
+    };
     this.emit('toolboxai:auth_error', payload);
   }
 

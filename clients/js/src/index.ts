@@ -1,6 +1,7 @@
 /** `@toolboxai/realtime`: the ToolBoxAI Realtime client (README "Front-end developers"). */
 export { ToolBoxAIPusher } from './client.js';
 export type { AuthHeaders, ConnectionState, ToolBoxAIPusherConfig } from './client.js';
+export { AuthRequestError } from './auth.js';
 export type { DeliveryStats } from './delivery.js';
 export { HistoryRequestError, fetchHistoryPage, historyUrl } from './history.js';
 export type { HistoryEvent, HistoryPage } from './history.js';

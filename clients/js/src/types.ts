@@ -65,14 +65,36 @@ export interface SubscriptionErrorData {
   type: string;
   error: string;
   status?: number;
+  /** The error model's `code` from the auth endpoint (added by this package; pusher-js drops it). */
+  code?: string;
 }
 
-/** `toolboxai:auth_error`: the channel authorization was refused (401, 403) or rate limited (429). */
+/**
+ * `toolboxai:auth_error`: the channel authorization was refused (401, 403) or rate limited (429).
+ * `code` and `message` are the auth endpoint's error model (README "Errors"): e.g. 401 `token_expired`
+ * (refresh the token and subscribe again), 401 `invalid_token`, 403 `not_own_user_channel`.
+ */
 export interface AuthErrorData {
   channel: string;
   status: 401 | 403 | 429;
   reason: 'unauthenticated' | 'forbidden' | 'rate_limited';
+  /** The server's error code (`http_{status}` when the answer had no error-model body). */
+  code: string;
+  /** The server's message. */
   message: string;
+  /** Seconds from `Retry-After` on a 429, when sent. */
+  retryAfter?: number;
+  /** The error model's `request_id`, when sent. */
+  requestId?: string;
+}
+
+/** A refused user sign-in (`pusher.signin()`), for `ToolBoxAIPusher.onUserAuthError`; status 0: no answer. */
+export interface UserAuthErrorData {
+  status: number;
+  code: string;
+  message: string;
+  retryAfter?: number;
+  requestId?: string;
 }
 
 /**

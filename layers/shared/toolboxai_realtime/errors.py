@@ -51,7 +51,7 @@ class InvalidChannel(BadRequest):
 class ValidationFailed(RealtimeError):
     status = 422
     default_code = "validation_error"
-    default_message = "The request body failed validation."
+    default_message = "The request failed validation (details name each field)."
 
 
 class Unauthorized(RealtimeError):

@@ -54,7 +54,11 @@ Caller = Callable[[str | None], Any]
 
 
 def create_app(
-    max_body_bytes: int | None = None, *, verify_first: bool = False, caller: Caller | None = None
+    max_body_bytes: int | None = None,
+    *,
+    verify_first: bool = False,
+    caller: Caller | None = None,
+    form_bodies: bool = False,
 ) -> APIGatewayHttpResolver:
     """A resolver with validation on, the parser limits of ``bodies`` on every body, and every error
     handler of the layer registered.
@@ -67,6 +71,11 @@ def create_app(
     parse is left to the route, so routes keep their own order (401 before 400 on the authenticated
     ones). ``verify_first=True`` leaves the check out, for a route that verifies a signature over the
     raw body before it parses anything (the webhook: ``bodies.loads`` applies the limits after it).
+
+    ``form_bodies=True`` lets the routes take ``application/x-www-form-urlencoded`` bodies (the auth
+    endpoints: pusher-js sends forms); elsewhere a form body is 415 ``unsupported_media_type`` before
+    anything else, rather than a form that Powertools would validate field by field (``curl -d`` without
+    a JSON ``Content-Type`` sends one).
 
     ``caller``, when given, is called with the ``Authorization`` header after the body limits and before
     Powertools validates typed bodies, so a request without a valid token is a 401/403 whatever its
@@ -83,7 +92,7 @@ def create_app(
         # Powertools runs its request validation ahead of every middleware of ours and parses form
         # bodies there without a field limit; it has no public hook in front of it, so the check rides
         # on that middleware (it runs for every route: validation is on for the whole resolver).
-        app._request_validation_middleware = _BoundedRequestValidation(max_body_bytes, caller)
+        app._request_validation_middleware = _BoundedRequestValidation(max_body_bytes, caller, form_bodies)
     register_error_handlers(app)
     return app
 
@@ -94,13 +103,8 @@ def _limit(max_body_bytes: int | None) -> int:
 
 def _bounded_json(max_body_bytes: int | None) -> Callable[[str], Any]:
     def deserialize(text: str) -> Any:
-        try:
-            return bodies.loads(text, max_bytes=_limit(max_body_bytes))
-        except bodies.MalformedJson as exc:
-            # Plain syntax errors stay Powertools' own (its 422 ``json_invalid`` with the position).
-            if isinstance(exc.__cause__, json.JSONDecodeError):
-                raise exc.__cause__ from None
-            raise
+        # Malformed JSON is 400 ``malformed_json`` here as on every other route (not Powertools' 422).
+        return bodies.loads(text, max_bytes=_limit(max_body_bytes))
 
     return deserialize
 
@@ -108,13 +112,18 @@ def _bounded_json(max_body_bytes: int | None) -> Callable[[str], Any]:
 class _BoundedRequestValidation(OpenAPIRequestValidationMiddleware):
     """Powertools' request validation with ``check_body_limits`` (and the caller's token) in front of it."""
 
-    def __init__(self, max_body_bytes: int | None, caller: Caller | None) -> None:  # base: does nothing
+    def __init__(self, max_body_bytes: int | None, caller: Caller | None, form_bodies: bool) -> None:
+        # The base class's __init__ does nothing.
         self.max_body_bytes = max_body_bytes
         self.caller = caller
+        self.form_bodies = form_bodies
 
     def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
         if isinstance(app, APIGatewayHttpResolver):
-            check_body_limits(app.current_event, self.max_body_bytes)
+            event = app.current_event
+            if event.body and not self.form_bodies and media_type(event) == FORM_TYPE:
+                raise UnsupportedMediaType("Send the body as application/json.")
+            check_body_limits(event, self.max_body_bytes)
             if self.caller is not None:
                 principal = self.caller(app.current_event.headers.get("authorization"))
                 app.context["caller"] = principal  # Powertools clears the context after each request

@@ -8,6 +8,7 @@ logging everywhere without code changes.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -17,6 +18,10 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 __all__ = ["MetricUnit", "count", "logger", "metrics", "security_event", "tracer"]
+
+# An invocation that counted nothing (a reconcile with no drift, a health check) is normal here;
+# Powertools warns about it on every such flush, as a Python warning in the function's log.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 def _level() -> str:

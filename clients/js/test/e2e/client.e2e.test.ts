@@ -2,7 +2,7 @@
 import Pusher from 'pusher';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ToolBoxAIPusher } from '../../src/index.js';
-import { adminToken, connect, publish, stack, subscribed, token, unique, until } from './helpers.js';
+import { adminToken, connect, publish, sleep, stack, subscribed, token, unique, until } from './helpers.js';
 
 const clients: ToolBoxAIPusher[] = [];
 function track(client: ToolBoxAIPusher): ToolBoxAIPusher {
@@ -44,9 +44,31 @@ describe('typed events from the real stack', () => {
     const client = track(connect(await token({ sub: unique('u') })));
     const channel = client.subscribeToPrivate(`user-${unique('someone-else')}`);
     const errors: number[] = [];
-    channel.bind('toolboxai:auth_error', (e) => errors.push(e.status));
+    const codes: string[] = [];
+    const raw: Array<number | undefined> = [];
+    channel.bind('toolboxai:auth_error', (e) => {
+      errors.push(e.status);
+      codes.push(e.code);
+    });
+    channel.bind('pusher:subscription_error', (e) => raw.push(e.status));
     await until(() => errors.length === 1, 'the auth error');
     expect(errors).toEqual([403]);
+    expect(codes).toEqual(['not_own_user_channel']);
+    expect(raw).toEqual([403]); // pusher-js's event keeps the status (the documentation's code binds it)
+  });
+
+  it.each([
+    ['an expired token', 'token_expired', () => token({ sub: unique('u'), ttl: -3600 })],
+    ['a garbage token', 'malformed_token', () => Promise.resolve('not-a-token')],
+  ])("surfaces %s's server code (%s) in toolboxai:auth_error", async (_what, code, jwt) => {
+    const user = unique('u');
+    const client = track(connect(await jwt()));
+    const channel = client.subscribeToPrivate(`user-${user}`);
+    const errors: Array<{ status: number; code: string; message: string }> = [];
+    channel.bind('toolboxai:auth_error', (e) => errors.push(e));
+    await until(() => errors.length === 1, 'the auth error');
+    expect(errors).toMatchObject([{ status: 401, code }]);
+    expect(errors[0]?.message).not.toMatch(/Unable to retrieve auth string/); // the server's, not pusher-js's text
   });
 
   it('reads the auth headers function again for each auth request', async () => {
@@ -61,6 +83,31 @@ describe('typed events from the real stack', () => {
     current = await token({ sub: user });
     client.unsubscribe(`private-user-${user}`);
     await subscribed(client.subscribeToPrivate(`user-${user}`));
+  });
+});
+
+describe('disconnect() ends the session', () => {
+  it('after disconnect(), publishes, pusher.connect() and subscribing again, a live event fires only the new callback', async () => {
+    const user = unique('u');
+    const client = track(connect(await token({ sub: user })));
+    const old = client.subscribeToPrivate(`user-${user}`);
+    const got: string[] = [];
+    old.bind('personal_notification', (d) => got.push(`old:${d.title}`));
+    await subscribed(old);
+    const admin = await adminToken();
+    const note = (title: string) => ({ type: 'message', title, message: 'm' });
+    client.disconnect();
+    for (const n of ['1', '2', '3']) await publish(admin, `private-user-${user}`, 'personal_notification', note(n));
+    client.pusher.connect();
+    const fresh = client.subscribeToPrivate(`user-${user}`);
+    fresh.bind('personal_notification', (d) => got.push(`new:${d.title}`));
+    await subscribed(fresh);
+    await publish(admin, `private-user-${user}`, 'personal_notification', note('live'));
+    await until(() => got.length >= 1, 'the live event');
+    await sleep(500); // a second callback would fire within this
+    // The session ended at disconnect(): the three are not recovered (README "Front-end"), and the
+    // old channel's callback is gone.
+    expect(got).toEqual(['new:live']);
   });
 });
 

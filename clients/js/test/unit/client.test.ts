@@ -426,7 +426,9 @@ describe('auth failures', () => {
     channel.bind('pusher:subscription_error', (e) => raw.push(e.status));
     fake.serverRefused(CH_NAME, status);
     expect(raw).toEqual([status]);
-    expect(errors).toEqual([{ channel: CH_NAME, status, reason, message: expect.stringContaining(String(status)) }]);
+    expect(errors).toEqual([
+      { channel: CH_NAME, status, reason, code: `http_${status}`, message: expect.stringContaining(String(status)) },
+    ]);
   });
 
   it('does not call a 500 from the auth endpoint an auth failure', () => {
@@ -436,6 +438,135 @@ describe('auth failures', () => {
     channel.bind('toolboxai:auth_error', (e) => errors.push(e));
     fake.serverRefused(CH_NAME, 500);
     expect(errors).toEqual([]);
+  });
+});
+
+/** A `fetch` for the auth endpoint: records each request and answers `status` with `body`. */
+function authServer(status: number, body: unknown, headers: Record<string, string> = {}) {
+  const requests: Array<{ url: string; init: RequestInit | undefined }> = [];
+  const fetchImpl = ((input: RequestInfo | URL, init?: RequestInit) => {
+    requests.push({ url: input instanceof Request ? input.url : input.toString(), init });
+    return Promise.resolve(
+      new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } }),
+    );
+  }) as typeof fetch;
+  return { requests, fetchImpl };
+}
+
+describe("the auth endpoint's refusal reaches the app (pusher-js's own authorizer drops the body)", () => {
+  it.each([
+    [401, 'token_expired', 'unauthenticated'],
+    [401, 'invalid_token', 'unauthenticated'],
+    [403, 'not_own_user_channel', 'forbidden'],
+  ] as const)('a %i %s carries its code and message, and pusher:subscription_error keeps the status', async (status, code, reason) => {
+    const server = authServer(status, { code, message: `server says ${code}`, request_id: 'req-1' });
+    const { client, fake } = makeClient(new FakeHistory(), { fetch: server.fetchImpl });
+    const channel = client.subscribeToPrivate('user-5');
+    const errors: unknown[] = [];
+    const raw: unknown[] = [];
+    channel.bind('toolboxai:auth_error', (e) => errors.push(e));
+    channel.bind('pusher:subscription_error', (e) => raw.push(e));
+    expect(await fake.serverAuthorize(CH_NAME)).toBeUndefined();
+    expect(raw).toEqual([{ type: 'AuthError', error: `server says ${code}`, status, code }]);
+    expect(errors).toEqual([
+      { channel: CH_NAME, status, reason, code, message: `server says ${code}`, requestId: 'req-1' },
+    ]);
+  });
+
+  it('a 429 carries Retry-After as retryAfter', async () => {
+    const server = authServer(429, { code: 'rate_limited', message: 'slow down' }, { 'retry-after': '7' });
+    const { client, fake } = makeClient(new FakeHistory(), { fetch: server.fetchImpl });
+    const channel = client.subscribeToPrivate('user-5');
+    const errors: unknown[] = [];
+    channel.bind('toolboxai:auth_error', (e) => errors.push(e));
+    await fake.serverAuthorize(CH_NAME);
+    expect(errors).toEqual([
+      { channel: CH_NAME, status: 429, reason: 'rate_limited', code: 'rate_limited', message: 'slow down', retryAfter: 7 },
+    ]);
+  });
+
+  it("a body that is not the error model still gives the status (code http_{status})", async () => {
+    const server = authServer(403, '<html>no</html>');
+    const { client, fake } = makeClient(new FakeHistory(), { fetch: server.fetchImpl });
+    const channel = client.subscribeToPrivate('user-5');
+    const errors: Array<{ code: string; status: number }> = [];
+    channel.bind('toolboxai:auth_error', (e) => errors.push(e));
+    await fake.serverAuthorize(CH_NAME);
+    expect(errors).toMatchObject([{ status: 403, code: 'http_403' }]);
+  });
+
+  it("sends pusher-js's request: POST, form body, the current headers; a 200 goes to pusher-js", async () => {
+    let token = 'first';
+    const server = authServer(200, { auth: 'key:sig' });
+    const { client, fake } = makeClient(new FakeHistory(), {
+      fetch: server.fetchImpl,
+      authHeaders: () => ({ Authorization: `Bearer ${token}` }),
+    });
+    client.subscribeToPrivate('user-5');
+    token = 'second';
+    expect(await fake.serverAuthorize(CH_NAME, '1.2')).toEqual({ auth: 'key:sig' });
+    const [request] = server.requests;
+    expect(request?.url).toBe(`${API}/pusher/auth`);
+    expect(request?.init?.method).toBe('POST');
+    expect(request?.init?.body).toBe('socket_id=1.2&channel_name=private-user-5');
+    expect(request?.init?.headers).toEqual({
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: 'Bearer second',
+    });
+  });
+
+  it('a refused user sign-in reaches onUserAuthError with its code', async () => {
+    const server = authServer(401, { code: 'token_expired', message: 'expired' });
+    const { client, fake } = makeClient(new FakeHistory(), { fetch: server.fetchImpl });
+    const seen: unknown[] = [];
+    client.onUserAuthError((e) => seen.push(e));
+    const user = fake.options['userAuthentication'] as {
+      customHandler: (p: { socketId: string }, cb: (e: Error | null, d: unknown) => void) => void;
+    };
+    const error = await new Promise<Error | null>((resolve) => user.customHandler({ socketId: '1.2' }, (e) => resolve(e)));
+    expect(error?.message).toBe('expired');
+    expect(server.requests[0]?.url).toBe(`${API}/pusher/user-auth`);
+    expect(server.requests[0]?.init?.body).toBe('socket_id=1.2');
+    expect(seen).toEqual([{ status: 401, code: 'token_expired', message: 'expired' }]);
+  });
+});
+
+describe('disconnect() ends the session', () => {
+  it('after disconnect(), connect() and subscribing again, a live event fires only the new callback, once', () => {
+    const { client, fake } = makeClient(new FakeHistory());
+    const old = client.subscribeToPrivate('user-5');
+    const got: string[] = [];
+    old.bind('personal_notification', (d) => got.push(`old:${d.message}`));
+    fake.serverSubscribed(CH_NAME);
+    client.disconnect();
+    // pusher-js would re-subscribe every channel it still holds on connect(): none are left.
+    expect([...fake.channels.keys()]).toEqual([]);
+    fake.connect();
+    const fresh = client.subscribeToPrivate('user-5');
+    expect(fresh).not.toBe(old);
+    fresh.bind('personal_notification', (d) => got.push(`new:${d.message}`));
+    fake.serverSubscribed(CH_NAME);
+    fake.serverEvent(CH_NAME, 'personal_notification', { event_id: 'e9', type: 'message', title: 't', message: 'hi' });
+    expect(got).toEqual(['new:hi']);
+  });
+
+  it('pusher.disconnect() then pusher.connect() is a dropped connection: the channel stays and catches up', async () => {
+    const history = new FakeHistory();
+    const { client, fake } = makeClient(history);
+    const channel = client.subscribeToPrivate('user-5');
+    const got: string[] = [];
+    channel.bind('personal_notification', (d) => got.push(d.message));
+    fake.serverSubscribed(CH_NAME);
+    await settle();
+    const first = history.publish(CH_NAME, 'personal_notification', { type: 'message', title: 't', message: 'one' });
+    fake.serverEvent(CH_NAME, first.event, first.data);
+    client.pusher.disconnect();
+    history.publish(CH_NAME, 'personal_notification', { type: 'message', title: 't', message: 'two' });
+    client.pusher.connect();
+    fake.serverSubscribed(CH_NAME);
+    await settle();
+    expect(got).toEqual(['one', 'two']);
+    expect(client.deliveryStats(CH_NAME)).toMatchObject({ recovered: 1, recoveries: 1 });
   });
 });
 

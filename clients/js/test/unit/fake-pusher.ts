@@ -182,6 +182,14 @@ export default class FakePusher {
     this.connection.setState('disconnected');
   }
 
+  /** pusher-js `connect()`: once connected, `subscribeAll` re-subscribes every channel it still holds. */
+  connect(): void {
+    this.disconnected = false;
+    this.connection.setState('connecting');
+    this.connection.setState('connected');
+    for (const channel of this.channels.values()) channel.subscribe();
+  }
+
   // ---- the server side, for tests
 
   /** The server confirms the subscription (as soketi does after a successful auth). */
@@ -206,6 +214,27 @@ export default class FakePusher {
       type: 'AuthError',
       error: `Unable to retrieve auth string from channel-authorization endpoint - received status: ${status}`,
       status,
+    });
+  }
+
+  /**
+   * The channel authorization as pusher-js 8 runs it (Channel.subscribe → the configured
+   * `channelAuthorization.customHandler`): on an error it emits `pusher:subscription_error` with
+   * `status` only for its own HTTPAuthError, which a custom handler cannot create — so none here.
+   * Resolves with the auth data, or undefined after a refusal.
+   */
+  serverAuthorize(name: string, socketId = '123.456'): Promise<unknown> {
+    const channel = this.mustChannel(name);
+    const auth = this.options['channelAuthorization'] as {
+      customHandler: (params: { socketId: string; channelName: string }, cb: (e: Error | null, d: unknown) => void) => void;
+    };
+    return new Promise((resolve) => {
+      auth.customHandler({ socketId, channelName: name }, (error, data) => {
+        if (error) {
+          channel.emit('pusher:subscription_error', { type: 'AuthError', error: error.message });
+          resolve(undefined);
+        } else resolve(data);
+      });
     });
   }
 
