@@ -1,5 +1,6 @@
 """The auth function: cold start (import time against a bare ``import boto3``), warm cost per invocation
-with DynamoDB on a local moto server, and AWS calls per request.
+with DynamoDB on a local moto server, and AWS calls per request; each request with the revocation checks
+(as deployed) and, in the same run, without them (the baseline: the auth path before revocations).
 
 Run: ``PYTHONPATH=layers/shared:. .venv/bin/python -m bench auth`` (or ``make bench ARGS=auth``).
 """
@@ -113,6 +114,7 @@ def warm(endpoint: str) -> tuple[dict[str, list[float]], dict[str, list[float]],
     from toolboxai_realtime import aws
     from toolboxai_realtime.identity import mint_dev_token
     from toolboxai_realtime.observability import logger
+    from toolboxai_realtime.stores import revocations
 
     create_tables(boto3.client("dynamodb", endpoint_url=endpoint))
     # Count (and time) every AWS call of every client the layer builds from the default session.
@@ -159,31 +161,42 @@ def warm(endpoint: str) -> tuple[dict[str, list[float]], dict[str, list[float]],
     times: dict[str, list[float]] = {}
     aws_times: dict[str, list[float]] = {}
     per_request: dict[str, Counter[str]] = {}
+    # A revocation of this user exists (for a class the requests do not touch), so the checks meet a
+    # real item of the user's partition; the baseline runs without the checks (the auth path as it was
+    # before revocations: one UpdateItem unless presence infos are written).
+    now = int(time.time())
+    revocations.put(revocations.Revocation("bench-1", "class#999", now, now + 3600))
+    checks = revocations.condition_checks
+    modes = {"": checks, " (no revocation check)": lambda *args, **kwargs: []}
     # Logs and EMF metrics go to stdout in Lambda too; here they go nowhere (the cost stays measured).
     log_handler = logger.registered_handler
     assert isinstance(log_handler, logging.StreamHandler)
     with Path(os.devnull).open("w") as devnull, contextlib.redirect_stdout(devnull):
         previous = log_handler.setStream(devnull)
         try:
-            for name, (path, body) in _requests().items():
+            for request, (path, body) in _requests().items():
                 make = event_for(path, body)
-                for _ in range(WARMUP_CALLS):
-                    result = handler(make(), context)
-                    assert result["statusCode"] == 200, result
-                calls.clear()
-                handler(make(), context)
-                per_request[name] = Counter(calls)
-                samples, in_aws_samples = [], []
-                for _ in range(WARM_CALLS):
-                    event = make()
-                    in_aws["ms"] = 0.0
-                    start = time.perf_counter()
-                    result = handler(event, context)
-                    samples.append((time.perf_counter() - start) * 1000)
-                    in_aws_samples.append(in_aws["ms"])
-                    assert result["statusCode"] == 200
-                times[name], aws_times[name] = samples, in_aws_samples
+                for suffix, condition_checks in modes.items():  # the two modes back to back
+                    name = request + suffix
+                    revocations.condition_checks = condition_checks
+                    for _ in range(WARMUP_CALLS):
+                        result = handler(make(), context)
+                        assert result["statusCode"] == 200, result
+                    calls.clear()
+                    handler(make(), context)
+                    per_request[name] = Counter(calls)
+                    samples, in_aws_samples = [], []
+                    for _ in range(WARM_CALLS):
+                        event = make()
+                        in_aws["ms"] = 0.0
+                        start = time.perf_counter()
+                        result = handler(event, context)
+                        samples.append((time.perf_counter() - start) * 1000)
+                        in_aws_samples.append(in_aws["ms"])
+                        assert result["statusCode"] == 200
+                    times[name], aws_times[name] = samples, in_aws_samples
         finally:
+            revocations.condition_checks = checks
             log_handler.setStream(previous)
     return times, aws_times, per_request
 
@@ -204,13 +217,13 @@ def main() -> None:
         times, aws_times, per_request = warm(endpoint)
     print(f"warm (handler in-process, DynamoDB on a local moto server, {WARM_CALLS} calls each, ms):")
     columns = ("p50", "p99", "in AWS p50", "own p50", "own p99")
-    print(f"  {'request':22s} {columns[0]:>7s} {columns[1]:>7s}   {columns[2]:>10s}   ", end="")
+    print(f"  {'request':44s} {columns[0]:>7s} {columns[1]:>7s}   {columns[2]:>10s}   ", end="")
     print(f"{columns[3]:>7s} {columns[4]:>7s}   AWS calls")
     for name, samples in times.items():
         own = [total - aws for total, aws in zip(samples, aws_times[name], strict=True)]
         detail = ", ".join(f"{k} x{v}" for k, v in sorted(per_request[name].items())) or "none"
         print(
-            f"  {name:22s} {_percentile(samples, 50):7.2f} {_percentile(samples, 99):7.2f}"
+            f"  {name:44s} {_percentile(samples, 50):7.2f} {_percentile(samples, 99):7.2f}"
             f"   {_percentile(aws_times[name], 50):10.2f}"
             f"   {_percentile(own, 50):7.2f} {_percentile(own, 99):7.2f}"
             f"   {sum(per_request[name].values())} ({detail})"

@@ -24,7 +24,10 @@ app = create_app(form_bodies=True)  # pusher-js sends forms
     responses={
         200: {"description": "Signed: {auth, channel_data?, shared_secret?}, or a batch keyed by channel."},
         400: {"description": "Malformed socket_id or channel name, a public channel, a malformed batch."},
-        403: {"description": "The channel policy refuses this user (the policy's reason as code)."},
+        403: {
+            "description": "The channel policy refuses this user (the policy's reason as code), or the "
+            "user's access to the channel was revoked (access_revoked)."
+        },
         422: {"description": "Invalid status, current_activity or user_info."},
         429: {"description": "Auth rate limit or connection cap reached (Retry-After)."},
     },
@@ -44,6 +47,10 @@ def channel_auth() -> Response[Any]:
     responses={
         200: {"description": "Signed: {auth, user_data}."},
         400: {"description": "Missing or malformed socket_id."},
+        403: {
+            "description": "The user id cannot sign in to Pusher (unsupported_user_id), or the user's "
+            "access was revoked (access_revoked)."
+        },
         422: {"description": "The user_data the token yields is invalid or too large."},
         429: {"description": "Auth rate limit or connection cap reached (Retry-After)."},
     },

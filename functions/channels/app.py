@@ -1,5 +1,6 @@
-"""GET /realtime/channels, GET /realtime/channels/{channel}/members (occupancy for dashboards) and
-GET /realtime/channels/{channel}/history (the events a channel received, for catching up)."""
+"""GET /realtime/channels, GET /realtime/channels/{channel}/members (occupancy for dashboards),
+GET /realtime/channels/{channel}/history (the events a channel received, for catching up) and
+GET /realtime/classes/{class_id}/connected (which students of a class are connected now: the class watch)."""
 
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -87,6 +88,11 @@ def channel_history(
 ) -> Response[Any]:
     page = history.read_for(_caller(), unquote(channel), after=after, limit=limit)
     return json_response(page)
+
+
+@app.get("/realtime/classes/<class_id>/connected")
+def class_connected(class_id: str) -> Response[Any]:
+    return json_response(presence.class_connected(_caller(), unquote(class_id)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,16 @@ def stack() -> Iterator[Stack]:
     stop_stack(s)
 
 
+@pytest.fixture(scope="session")
+def signin_stack() -> Iterator[Stack]:
+    """A second stack, with sign-in required (``PUSHER_USER_AUTHENTICATION=true``: soketi answers
+    ``pusher:signin`` and closes connections that do not sign in within 30 s), started once per session
+    for the user-level control tests."""
+    s = start_stack({"PUSHER_USER_AUTHENTICATION": "true"})
+    yield s
+    stop_stack(s)
+
+
 class PusherJs:
     """A node process running pusher-js 8, commanded over JSON lines (see js/driver.mjs)."""
 
@@ -221,6 +231,20 @@ class PusherJs:
             for msg in skipped:
                 self.events.put(msg)
 
+    def wait_line(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10) -> dict[str, Any]:
+        """The first line the driver printed (events, states, subscriptions) that ``predicate`` accepts,
+        waiting up to ``timeout`` seconds for it."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            lines = list(self.lines)
+            for line in lines[seen:]:
+                if predicate(line):
+                    return line
+            seen = len(lines)
+            time.sleep(0.05)
+        raise AssertionError(f"no matching driver line within {timeout} s")
+
     def close(self) -> None:
         if self.proc.poll() is None:
             with contextlib.suppress(Exception):  # best effort: it is killed below anyway
@@ -229,6 +253,13 @@ class PusherJs:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+@pytest.fixture
+def signin_pusher_js(signin_stack: Stack) -> Iterator[PusherJs]:
+    driver = PusherJs(signin_stack)
+    yield driver
+    driver.close()
 
 
 @pytest.fixture

@@ -72,7 +72,12 @@ def test_reconcile_runs_every_five_minutes_one_at_a_time():
         ("WebhookFunction", {("dynamodb:UpdateItem", "table")}, {"PusherSecretName"}),
         (
             "ChannelsFunction",
-            {("dynamodb:Query", "table"), ("dynamodb:Query", "index"), ("dynamodb:Query", "history")},
+            {
+                ("dynamodb:Query", "table"),
+                ("dynamodb:Query", "index"),
+                ("dynamodb:Query", "history"),
+                ("dynamodb:BatchGetItem", "table"),
+            },
             {"JwtSecretName"},
         ),
         (

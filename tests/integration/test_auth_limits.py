@@ -298,12 +298,14 @@ def test_a_socket_that_is_refused_every_channel_takes_no_lease(aws_tables, clock
 @pytest.mark.parametrize(
     ("request_kind", "expected"),
     [
-        ("single", ["UpdateItem"]),
-        ("presence", ["TransactWriteItems"]),  # the limits update + the signed user_info
-        ("refused", ["UpdateItem"]),
-        ("batch of 4", ["TransactWriteItems"]),  # it has a presence channel
+        # One transaction: the limits update + the revocation checks (+ the signed user_info for
+        # presence, the sign-in facts for a sign-in).
+        ("single", ["TransactWriteItems"]),
+        ("presence", ["TransactWriteItems"]),
+        ("refused", ["TransactWriteItems"]),
+        ("batch of 4", ["TransactWriteItems"]),
         ("batch of 50", ["TransactWriteItems"]),
-        ("sign-in", ["UpdateItem"]),
+        ("sign-in", ["TransactWriteItems"]),
         ("no token", []),
         ("bad socket id", []),
         ("public channel", []),

@@ -76,7 +76,14 @@ def dynamodb_calls(aws_tables) -> list[str]:
 def test_a_signed_delivery_is_applied_and_answered_200(aws_tables):
     status, _, body = invoke(webhook_event([{"name": "channel_occupied", "channel": CH}, added("12345")]))
     assert status == 200
-    assert body == {"status": "ok", "events": 2, "applied": 2, "stale": 0, "ignored": 0}
+    assert body == {
+        "status": "ok",
+        "events": 2,
+        "applied": 2,
+        "stale": 0,
+        "ignored": 0,
+        "client_events_refused": 0,
+    }
     record = store.channel_state(CH)
     assert record.occupied is True
     assert [(m.user_id, m.present) for m in record.members] == [("12345", True)]

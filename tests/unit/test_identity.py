@@ -168,17 +168,16 @@ def test_bearer_token_that_is_not_bearer_and_one_token_is_malformed(value):
 
 
 def test_valid_hs256_token_gives_the_principal_its_claims_describe():
-    token = hs256(
-        claims(
-            sub="user_12345",
-            role="teacher",
-            name="Ms. Frizzle",
-            avatar_url="https://cdn.example.test/a.png",
-            class_ids=["class_1", "class_2"],
-            lesson_ids=["lesson_9"],
-            scope="realtime:trigger profile",
-        )
+    issued = claims(
+        sub="user_12345",
+        role="teacher",
+        name="Ms. Frizzle",
+        avatar_url="https://cdn.example.test/a.png",
+        class_ids=["class_1", "class_2"],
+        lesson_ids=["lesson_9"],
+        scope="realtime:trigger profile",
     )
+    token = hs256(issued)
 
     principal = authenticate(token)
 
@@ -190,6 +189,7 @@ def test_valid_hs256_token_gives_the_principal_its_claims_describe():
         class_ids=frozenset({"class_1", "class_2"}),
         lesson_ids=frozenset({"lesson_9"}),
         scopes=frozenset({"realtime:trigger", "profile"}),
+        issued_at=issued["iat"],
     )
 
 
@@ -583,14 +583,18 @@ def test_dev_token_round_trips_through_authenticate():
         42, role="teacher", name="T", class_ids=[7], lesson_ids=["l1"], scopes=["realtime:trigger"]
     )
 
-    assert authenticate(token) == Principal(
+    principal = authenticate(token)
+    assert principal == Principal(
         user_id="42",
         role="teacher",
         name="T",
         class_ids=frozenset({"7"}),
         lesson_ids=frozenset({"l1"}),
         scopes=frozenset({"realtime:trigger"}),
+        issued_at=principal.issued_at,
     )
+    assert principal.issued_at is not None
+    assert abs(principal.issued_at - time.time()) < 5
 
 
 def test_dev_token_carries_the_configured_issuer_and_audience(configure):
@@ -621,3 +625,24 @@ def test_dev_token_without_any_secret_is_a_configuration_error(configure):
 
     with pytest.raises(ConfigurationError):
         mint_dev_token("u1")
+
+
+def test_iat_is_kept_in_whole_seconds_and_missing_iat_is_none():
+    issued = int(time.time()) - 100
+    assert authenticate(hs256(claims(iat=issued + 0.9))).issued_at == issued
+    assert authenticate(hs256(claims(iat=None))).issued_at is None
+
+
+def test_a_token_living_longer_than_the_configured_bound_is_refused(configure):
+    configure(MAX_TOKEN_LIFETIME_SECONDS="3600")
+    now = int(time.time())
+    assert authenticate(hs256(claims(iat=now, exp=now + 3600))).user_id == "user_12345"
+    for too_long in (claims(iat=now, exp=now + 3600 + 31), claims(iat=None, exp=now + 7200)):
+        with pytest.raises(Unauthorized) as caught:
+            authenticate(hs256(too_long))
+        assert caught.value.code == "token_lifetime_too_long"
+
+
+def test_without_a_bound_long_lived_tokens_are_accepted():
+    now = int(time.time())
+    assert authenticate(hs256(claims(iat=now, exp=now + 10 * 365 * 86400))).user_id == "user_12345"

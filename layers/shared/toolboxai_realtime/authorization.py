@@ -12,9 +12,12 @@ One request, in order:
    (pusher-js never asks for one), a name the policy refuses a 403, an allowed encrypted channel on a
    server without a master key a 503 (``encryption_not_configured``: a deployment problem, not the
    caller's, and a 403 would wrongly say the policy refused).
-4. **Limits** — one DynamoDB call (``stores.auth_limits.admit``) counts the request (a batch once)
-   and, when anything is granted, takes or renews the socket's connection lease; 429 beyond either
-   limit. A request whose every channel was malformed or public is answered without counting.
+4. **Limits and revocations** — one DynamoDB call (``stores.auth_limits.admit``, a
+   ``TransactWriteItems``) counts the request (a batch once), takes or renews the socket's connection
+   lease when anything is granted (429 beyond either limit), and checks with ``ConditionCheck``s that
+   the user is not revoked (``stores.revocations``) for the whole account or for the class or lesson
+   of a granted channel, for a token issued at or before the revocation (403 ``access_revoked``). A
+   request whose every channel was malformed or public is answered without counting.
 5. **Sign** — every granted channel through ``pusher_gateway`` (the ``pusher`` SDK); presence
    ``channel_data`` is built from the token only, plus the validated presence parameters.
 
@@ -53,7 +56,7 @@ from .identity import Principal, authenticate, bearer_token
 from .observability import MetricUnit, count, logger, security_event
 from .secrets import PusherCredentials, pusher_credentials
 from .settings import get_settings
-from .stores import auth_limits
+from .stores import auth_limits, revocations
 from .stores import presence as presence_store
 
 __all__ = [
@@ -81,8 +84,9 @@ MAX_BATCH_CHANNELS = 100
 
 MAX_CURRENT_ACTIVITY_LENGTH = 100
 MAX_USER_INFO_BYTES = 1024
-# A DynamoDB transaction holds at most 100 items: the limits update and up to 99 presence infos.
-MAX_INFO_WRITES = 99
+# A DynamoDB transaction holds at most 100 items: the limits update, the revocation checks (the whole
+# user, and each class and lesson of the granted channels) and the presence infos.
+MAX_TRANSACTION_ITEMS = 100
 """Pusher's limit on a presence member's ``user_info`` (the UTF-8 bytes of its JSON)."""
 
 _BATCH_KEY = re.compile(r"channel_name\[([0-9]{1,4})\]")
@@ -406,15 +410,7 @@ class AuthAttempt:
             raise _error(outcomes[0])  # malformed or public: refused without counting
 
         if any(o.status != 400 for o in outcomes):
-            granted = any(o.granted for o in outcomes)
-            # The user_info signed into presence channels is kept for the members read API, written
-            # in the same DynamoDB call as the limits (and not at all when a limit refuses).
-            infos = [
-                presence_store.member_info_put(o.name, principal.user_id, member["user_info"], now=clock)
-                for o in outcomes
-                if member is not None and o.granted and o.channel and o.channel.is_presence
-            ][:MAX_INFO_WRITES]
-            self._admit(principal, request.socket_id if granted else None, infos)
+            outcomes = self._admit_channels(principal, request, outcomes, member)
         signed = {
             o.name: pusher_gateway.authorize_channel(
                 request.socket_id, o.name, member if o.channel and o.channel.is_presence else None
@@ -444,7 +440,12 @@ class AuthAttempt:
         socket_id = parse_socket_id(body)
         user_data = signin_user_data(principal)
         _signing_credentials()
-        self._admit(principal, socket_id)
+        # The sign-in facts (role, classes) let the class watch find this user's class in any channel.
+        facts = [presence_store.signin_facts_put(principal, now=clock)]
+        try:
+            self._admit(principal, socket_id, facts, guards=[revocations.USER_SCOPE])
+        except auth_limits.Refused as exc:
+            raise _revoked() from exc
         signed = pusher_gateway.authenticate_user(socket_id, user_data)
         count("AuthGranted", family="signin")
         logger.debug("user signed in", extra={"user_id": principal.user_id})
@@ -452,8 +453,53 @@ class AuthAttempt:
 
     # ---------------------------------------------------------------------------------- helpers
 
+    def _admit_channels(
+        self,
+        principal: Principal,
+        request: ChannelAuthRequest,
+        outcomes: list[ChannelOutcome],
+        member: dict[str, Any] | None,
+    ) -> list[ChannelOutcome]:
+        """Count the request, lease the socket, remember presence infos and check revocations: one
+        DynamoDB call. Returns ``outcomes`` with the channels of revoked scopes refused (403
+        ``access_revoked``).
+
+        A single channel of a revoked scope raises ``Forbidden``. A batch mixing revoked and other
+        channels costs a second call (the first one was cancelled, so nothing was counted): the only
+        case with two. Raises ``RateLimited`` and ``UpstreamUnavailable`` as ``auth_limits.admit``.
+        """
+        for _ in range(2):
+            granted = [o for o in outcomes if o.granted]
+            # The user_info signed into presence channels is kept for the members read API, written
+            # in the same DynamoDB call as the limits (and not at all when a limit refuses).
+            infos = [
+                presence_store.member_info_put(o.name, principal.user_id, member["user_info"], now=clock)
+                for o in granted
+                if member is not None and o.channel and o.channel.is_presence
+            ]
+            scopes = [revocations.USER_SCOPE, *(scope for o in granted if (scope := _scope_of(o)))]
+            scopes = list(dict.fromkeys(scopes))[: MAX_TRANSACTION_ITEMS - 1]
+            infos = infos[: MAX_TRANSACTION_ITEMS - 1 - len(scopes)]
+            socket_id = request.socket_id if granted else None
+            try:
+                self._admit(principal, socket_id, infos, guards=scopes)
+                return outcomes
+            except auth_limits.Refused as exc:
+                revoked = {scopes[i] for i in exc.guards}
+                if not request.batch or revocations.USER_SCOPE in revoked:
+                    raise _revoked() from exc
+                outcomes = [_as_revoked(o) if o.granted and _scope_of(o) in revoked else o for o in outcomes]
+                if not any(o.granted for o in outcomes):
+                    return outcomes  # refused without counting, as a cancelled transaction is
+        raise _revoked()  # pragma: no cover - a scope revoked between the two calls
+
     def _admit(
-        self, principal: Principal, socket_id: str | None, with_items: Sequence[Any] = ()
+        self,
+        principal: Principal,
+        socket_id: str | None,
+        with_items: Sequence[Any] = (),
+        *,
+        guards: Sequence[str] = (),
     ) -> auth_limits.Admission:
         s = get_settings()
         return auth_limits.admit(
@@ -464,6 +510,7 @@ class AuthAttempt:
             lease_seconds=s.connection_lease_seconds,
             clock=clock,
             with_items=with_items,
+            guards=revocations.condition_checks(principal.user_id, guards, principal.issued_at, now=clock),
         )
 
     def _record(self, outcomes: list[ChannelOutcome], *, batch: bool) -> None:
@@ -497,6 +544,25 @@ class AuthAttempt:
         level = "warning" if status in (401, 403, 429) or reason == "invalid_socket_id" else "info"
         security_event("auth_denied", reason=reason, level=level, **fields)
         count("AuthDenied", reason=reason, family=family)
+
+
+_REVOKED_MESSAGE = "Your access to this channel was revoked; sign in again to get a new token."
+
+
+def _revoked() -> Forbidden:
+    return Forbidden(_REVOKED_MESSAGE, code="access_revoked")
+
+
+def _scope_of(outcome: ChannelOutcome) -> str | None:
+    """The revocation scope of a channel other than the whole user: its class or its lesson."""
+    params = outcome.channel.params if outcome.channel else {}
+    if "class_id" in params or "lesson_id" in params:
+        return revocations.scope_key(params.get("class_id"), params.get("lesson_id"))
+    return None
+
+
+def _as_revoked(outcome: ChannelOutcome) -> ChannelOutcome:
+    return ChannelOutcome(outcome.name, outcome.family, 403, "access_revoked", _REVOKED_MESSAGE)
 
 
 def _error(outcome: ChannelOutcome) -> RealtimeError:

@@ -328,6 +328,7 @@ class ChannelFamily:
     kind: ChannelKind
     rule: Rule
     client_events: bool = False
+    client_event_bytes: int = 0
     history: bool = False
     id: str = field(init=False)
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
@@ -341,6 +342,11 @@ class ChannelFamily:
             raise ValueError(f"{self.template!r} does not produce valid channel names")
         if self.client_events and self.kind in (ChannelKind.PUBLIC, ChannelKind.ENCRYPTED):
             raise ValueError(f"Pusher has no client events on {self.kind} channels ({self.template!r})")
+        if self.client_events != (0 < self.client_event_bytes <= CLIENT_EVENT_MAX_BYTES):
+            raise ValueError(
+                f"{self.template!r}: client events need a data limit of 1-{CLIENT_EVENT_MAX_BYTES} bytes, "
+                "and only families that accept them have one"
+            )
         if self.history and self.kind is ChannelKind.ENCRYPTED:
             raise ValueError(f"Encrypted channels keep no plaintext at rest: no history ({self.template!r})")
         object.__setattr__(self, "id", self.template.split("-{", 1)[0])
@@ -359,16 +365,19 @@ PUBLIC, PRIVATE, PRESENCE, ENCRYPTED = (
     ChannelKind.ENCRYPTED,
 )
 
+CLIENT_EVENT_MAX_BYTES = 10240
+"""Pusher's limit on a client event's data (the same 10 KB as server events)."""
+
 # fmt: off
 CHANNELS: tuple[ChannelFamily, ...] = (
-    #             template                              kind       who may subscribe   client events / history
+    #             template                              kind       who may subscribe   client (bytes), history
     ChannelFamily("dashboard-updates",                  PUBLIC,    anyone,             history=True),
     ChannelFamily("content-generation",                 PUBLIC,    anyone,             history=True),
     ChannelFamily("agent-status",                       PUBLIC,    anyone,             history=True),
     ChannelFamily("private-user-{user_id}",             PRIVATE,   own_user,           history=True),
     ChannelFamily("private-class-{class_id}",           PRIVATE,   in_class_or_admin,  history=True),
-    ChannelFamily("presence-classroom-{class_id}",      PRESENCE,  in_class_or_admin,  client_events=True),
-    ChannelFamily("presence-lesson-{lesson_id}",        PRESENCE,  in_lesson_or_admin, client_events=True),
+    ChannelFamily("presence-classroom-{class_id}",      PRESENCE,  in_class_or_admin,  True, 1024),
+    ChannelFamily("presence-lesson-{lesson_id}",        PRESENCE,  in_lesson_or_admin, True, 4096),
     ChannelFamily("private-encrypted-user-{user_id}",   ENCRYPTED, own_user),
     ChannelFamily("private-encrypted-class-{class_id}", ENCRYPTED, in_class_or_admin),
     ChannelFamily("private-canary-{run_id}",            PRIVATE,   service_or_admin),
@@ -376,6 +385,11 @@ CHANNELS: tuple[ChannelFamily, ...] = (
 # fmt: on
 """The policy. Client events are on only where people work together live (the presence channels);
 announcements and personal channels are server-to-client. Pusher offers none on encrypted channels.
+Pusher (and soketi) relay a ``client-`` event on any private or presence channel of an app that enables
+them: this column is enforced after the fact, from the ``client_event`` webhook (``client_events``
+module): a client event on a family without them, or with data over the family's limit (a classroom's
+reactions and typing indicators are small; a lesson's collaboration cursors and selections larger),
+ends the sender's connections.
 ``private-canary-{run_id}`` is the delivery canary's channel, one per run (``toolboxai_realtime.canary``).
 
 History (``GET /realtime/channels/{channel}/history``, kept for ``HISTORY_RETENTION``) is on for the
@@ -416,6 +430,7 @@ class Channel:
     kind: ChannelKind
     params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     client_events: bool = False
+    client_event_bytes: int = 0
     history: bool = False
 
     @property
@@ -455,7 +470,13 @@ def parse_channel(name: str) -> Channel:
         params = family.match(name)
         if params is not None:
             return Channel(
-                name, family.id, family.kind, MappingProxyType(params), family.client_events, family.history
+                name,
+                family.id,
+                family.kind,
+                MappingProxyType(params),
+                family.client_events,
+                family.client_event_bytes,
+                family.history,
             )
     return Channel(name, None, _kind_of(name))
 

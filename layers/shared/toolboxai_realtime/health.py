@@ -61,6 +61,7 @@ def _dynamodb() -> None:
         s.idempotency_table,
         s.connections_table,
         s.maintenance_table,
+        s.revocation_table,
         s.history_table,
     ):
         client.describe_table(TableName=table)

@@ -146,6 +146,12 @@ _Scopes = Annotated[frozenset[Annotated[str, StringConstraints(min_length=1)]], 
 _CLAIM_OF_FIELD = {"user_id": "sub", "scopes": "scope"}
 
 
+def _whole_seconds(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return math.floor(value)
+    return value
+
+
 class Principal(BaseModel):
     """The authenticated caller, built only from verified token claims."""
 
@@ -158,6 +164,9 @@ class Principal(BaseModel):
     class_ids: _ClassIds = frozenset()
     lesson_ids: _LessonIds = frozenset()
     scopes: _Scopes = frozenset()
+    issued_at: int | None = None
+    """The token's ``iat`` in whole seconds (rounded down), ``None`` when the token has none: revocations
+    apply to tokens issued at or before them (``toolboxai_realtime.revocations``)."""
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> Principal:
@@ -176,6 +185,7 @@ class Principal(BaseModel):
                     "class_ids": claims.get("class_ids"),
                     "lesson_ids": claims.get("lesson_ids"),
                     "scopes": claims.get("scope"),
+                    "issued_at": _whole_seconds(claims.get("iat")),
                 }
             )
         except ValidationError as exc:
@@ -296,7 +306,8 @@ def authenticate(token: str, settings: Settings | None = None) -> Principal:
     an algorithm outside ``JWT_ALGORITHMS`` or without configured key material), ``invalid_signature``
     (wrong key, unknown ``kid``, an algorithm that does not match its JWKS key), ``token_expired``,
     ``token_not_yet_valid`` (``nbf``/``iat`` in the future), ``invalid_issuer``, ``invalid_audience``
-    and ``invalid_claims`` (``exp``/``sub`` missing, wrong claim types, unknown role, ...).
+    ``invalid_claims`` (``exp``/``sub`` missing, wrong claim types, unknown role, ...) and
+    ``token_lifetime_too_long`` (``exp`` more than ``MAX_TOKEN_LIFETIME_SECONDS`` after ``iat``).
 
     Raises ``ConfigurationError`` when ``JWT_ALGORITHMS`` names an unsupported algorithm, when no key
     material is configured for any accepted algorithm, or when the secret or JWKS URL is unusable; and
@@ -339,7 +350,23 @@ def authenticate(token: str, settings: Settings | None = None) -> Principal:
         ) from exc
     except jwt.PyJWTError as exc:
         raise _unauthorized(exc) from exc
+    _check_lifetime(claims, s)
     return Principal.from_claims(claims)
+
+
+def _check_lifetime(claims: Mapping[str, Any], s: Settings) -> None:
+    """Refuse a token that lives longer than ``MAX_TOKEN_LIFETIME_SECONDS``, when that is set (from
+    ``iat``, or from now when it has none): a revocation is kept that long, so a longer-lived token
+    would outlive it."""
+    if s.max_token_lifetime_seconds is None:
+        return
+    issued = claims.get("iat")
+    start = issued if isinstance(issued, int | float) else time.time()
+    if claims["exp"] - start > s.max_token_lifetime_seconds + s.jwt_leeway_seconds:
+        raise Unauthorized(
+            f"The token lives longer than {s.max_token_lifetime_seconds} s; issue shorter-lived tokens.",
+            code="token_lifetime_too_long",
+        )
 
 
 class _KeyMaterial(NamedTuple):

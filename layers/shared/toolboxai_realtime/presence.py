@@ -18,7 +18,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .channels import CHANNEL_NAME_MAX_LENGTH, CHANNEL_NAME_PATTERN, ChannelKind, parse_channel, visible_to
 from .errors import BadRequest, Forbidden
@@ -31,8 +31,11 @@ __all__ = [
     "ChannelList",
     "ChannelMembers",
     "ChannelSummary",
+    "ClassConnected",
+    "ConnectedStudent",
     "Member",
     "channel_members",
+    "class_connected",
     "current_members",
     "is_occupied",
     "list_channels",
@@ -186,3 +189,74 @@ def channel_members(principal: Principal, name: str) -> ChannelMembers:
         members=members,
         count=len(members),
     )
+
+
+# ------------------------------------------------------------------------------------- class watch
+
+
+class ConnectedStudent(BaseModel):
+    """A student of the class who is connected now (a member of at least one presence channel)."""
+
+    user_id: str
+    name: str | None = None
+    channels: list[str] = Field(description="The presence channels they are in that the caller may see.")
+    other_channels: int = Field(description="How many presence channels they are in besides those.")
+    signed_in_at: datetime | None = None
+
+
+class ClassConnected(BaseModel):
+    class_id: str
+    students: list[ConnectedStudent]
+    count: int
+
+
+_CLASS_ID = re.compile(r"[A-Za-z0-9_\-=@,.;]{1,128}")
+
+
+def class_connected(principal: Principal, class_id: str) -> ClassConnected:
+    """The students of class ``class_id`` who are connected right now, anywhere.
+
+    Connected means present in a presence channel now (the presence store, ``current_members``).
+    A student is of the class when their last sign-in (``pusher:signin``, the sign-in facts kept by
+    ``/pusher/user-auth``) listed the class and the role ``student``, or, without sign-in facts, when
+    they are a member of ``presence-classroom-{class_id}`` (the policy admitted them to it). The
+    visibility rules are those of the members API: a teacher of the class (``class_id`` in their
+    ``class_ids``) or an admin; each student's channels are listed only when the caller may see them
+    (``channels.visible_to``), the others are only counted.
+
+    Raises ``BadRequest`` (``invalid_class_id``), ``Forbidden`` (``not_allowed_to_view``,
+    ``class_not_visible``) and ``UpstreamUnavailable`` when the store fails.
+    """
+    if not _CLASS_ID.fullmatch(class_id):
+        raise BadRequest(
+            "The class id must be 1-128 letters, digits or _ - = @ , . ;", code="invalid_class_id"
+        )
+    _require_viewer(principal)
+    if not (principal.is_admin or class_id in principal.class_ids):
+        raise Forbidden("You may only watch the classes you teach.", code="class_not_visible")
+    where: dict[str, list[str]] = {}
+    for record in store.active_channels("presence-"):
+        for member in current_members(record):
+            where.setdefault(member.user_id, []).append(record.name)
+    facts = store.signin_facts(list(where))
+    classroom = f"presence-classroom-{class_id}"
+    students = []
+    for user_id, names in sorted(where.items()):
+        fact = facts.get(user_id)
+        if fact is not None:
+            if fact.role != "student" or class_id not in fact.class_ids:
+                continue
+        elif classroom not in names:
+            continue
+        seen = sorted(name for name in names if visible_to(principal, parse_channel(name)))
+        students.append(
+            ConnectedStudent(
+                user_id=user_id,
+                name=fact.name if fact else None,
+                channels=seen,
+                other_channels=len(names) - len(seen),
+                signed_in_at=_time(fact.signed_in_at) if fact else None,
+            )
+        )
+    count("ClassWatched", len(students))
+    return ClassConnected(class_id=class_id, students=students, count=len(students))

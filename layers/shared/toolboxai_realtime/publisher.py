@@ -49,12 +49,14 @@ before anything was sent), ``PublishFailures`` (by ``reason``), ``RateLimited`` 
 from __future__ import annotations
 
 import operator
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache, reduce
+from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, TypeAdapter, model_validator
@@ -66,6 +68,7 @@ from . import history as history_api
 from .channels import (
     CHANNELS,
     Channel,
+    ChannelKind,
     ChannelName,
     ServerEventName,
     SocketId,
@@ -95,6 +98,7 @@ __all__ = [
     "default_publisher",
     "notify_user",
     "report_agent_status",
+    "send_to_user",
     "trigger",
     "trigger_batch",
     "update_content_progress",
@@ -320,13 +324,7 @@ def _check(channels: Sequence[str], event: str, data: object, socket_id: str | N
     validate_server_event_name(event)
     if socket_id is not None:
         validate_socket_id(socket_id)
-    if isinstance(data, Mapping) and EVENT_ID_FIELD in data:
-        message = "The event_id is set by the server on every event; leave it out of the data."
-        raise ValidationFailed(
-            message,
-            code="event_id_not_allowed",
-            details=[{"loc": ["data", EVENT_ID_FIELD], "msg": message, "type": "event_id_not_allowed"}],
-        )
+    _refuse_event_id(data)
     families = dict.fromkeys(channel.family for channel in parsed)
     validated, *others = [catalog.validate_event(family, event, data) for family in families]
     if any(other != validated for other in others):
@@ -343,6 +341,43 @@ def _prepare(checked: _Checked, event_id: str) -> _Prepared:
     with_id = {**checked.data, EVENT_ID_FIELD: event_id}
     sent_bytes = catalog.check_size(with_id, encrypted=checked.channels[0].is_encrypted)
     return _Prepared(checked, event_id, pusher_gateway.encode(with_id), data_bytes, sent_bytes)
+
+
+USER_EVENTS_FAMILY = "private-user"
+"""The catalog family whose events may be sent to a user on every device (``Publisher.send_to_user``)."""
+
+_PUSHER_USER_ID = re.compile(r"[A-Za-z0-9_\-=@,.;]{1,200}")  # the SDK's validate_user_id
+
+
+def _user_channel(user_id: object) -> Channel:
+    """The server-to-user channel of ``user_id`` as a ``Channel`` of the ``private-user`` family."""
+    if not isinstance(user_id, str) or not _PUSHER_USER_ID.fullmatch(user_id):
+        raise ValidationFailed(
+            "The user id must be 1-200 letters, digits or _ - = @ , . ; (what Pusher accepts).",
+            code="invalid_user_id",
+        )
+    name = pusher_gateway.SERVER_TO_USER_PREFIX + user_id
+    return Channel(name, USER_EVENTS_FAMILY, ChannelKind.PRIVATE, MappingProxyType({"user_id": user_id}))
+
+
+def _check_for(channel: Channel, family: str, event: str, data: object) -> _Checked:
+    """``_check`` for a channel the policy table does not name (the server-to-user channel): the event
+    name, no ``event_id`` in the data, the catalog of ``family``."""
+    if not isinstance(event, str):
+        raise ValidationFailed("The event name must be a string.", code="invalid_name_type")
+    validate_server_event_name(event)
+    _refuse_event_id(data)
+    return _Checked((channel,), event, catalog.validate_event(family, event, data), None)
+
+
+def _refuse_event_id(data: object) -> None:
+    if isinstance(data, Mapping) and EVENT_ID_FIELD in data:
+        message = "The event_id is set by the server on every event; leave it out of the data."
+        raise ValidationFailed(
+            message,
+            code="event_id_not_allowed",
+            details=[{"loc": ["data", EVENT_ID_FIELD], "msg": message, "type": "event_id_not_allowed"}],
+        )
 
 
 def _shown(names: Sequence[str]) -> str:
@@ -448,6 +483,26 @@ class Publisher:
         410, ``NotFound`` 404 for a channel without history, ``BadRequest``/``InvalidChannel`` 400).
         """
         return history_api.read(channel, after=after, limit=limit)
+
+    def send_to_user(
+        self, user_id: str, event: str, data: Mapping[str, Any], *, id_source: IdSource | None = None
+    ) -> PublishResult:
+        """Send ``event`` to every connection signed in as ``user_id``, through Pusher's server-to-user
+        channel (``#server-to-user-{user_id}``; the connections must have signed in, ``signin()``).
+
+        The event is one of the user's own channel's catalog (``private-user``: ``personal_notification``,
+        ``progress_update``, ``assignment_due``, ``grade_posted``), validated, size-checked and rate
+        limited exactly as a trigger on ``private-user-{user_id}`` (the limit is counted on
+        ``#server-to-user-{user_id}``), with an ``event_id`` in its data (``id_source`` as in ``trigger``)
+        and its size checked on the bytes sent. Nothing is kept in history (the user's devices are not a
+        channel anyone can read back). Raises what ``trigger`` raises, and ``ValidationFailed``
+        (``invalid_user_id``) for a user id Pusher cannot address (1-200 of ``A-Z a-z 0-9 _ - = @ , . ;``).
+        """
+        with _refusals(batch=False):
+            checked = _check_for(_user_channel(user_id), USER_EVENTS_FAMILY, event, data)
+            (event_id,) = _ids(id_source, 1)
+            prepared = _prepare(checked, event_id)
+        return self._publish([prepared], batch=False, reused=_reused(id_source))
 
     # --- the documented helpers
 
@@ -555,7 +610,11 @@ class Publisher:
                 pusher_gateway.trigger_batch([_batch_item(item) for item in prepared])
             else:
                 (item,) = prepared
-                pusher_gateway.trigger(item.names, item.event, item.text, item.checked.socket_id)
+                channel = item.checked.channels[0]
+                if channel.name.startswith(pusher_gateway.SERVER_TO_USER_PREFIX):
+                    pusher_gateway.send_to_user(channel.params["user_id"], item.event, item.text)
+                else:
+                    pusher_gateway.trigger(item.names, item.event, item.text, item.checked.socket_id)
         except PublishOutcomeUnknown as exc:
             raise _unknown(publish_id, ids, batch, exc.code) from exc
         except RealtimeError as exc:
@@ -575,9 +634,7 @@ class Publisher:
             raise
         for item in prepared:  # after Pusher accepted it: legacy /ws/content clients get it too
             fanout.hand_off(item.names, item.event, item.text)
-        families = Counter(
-            channel.family or "unknown" for item in prepared for channel in item.checked.channels
-        )
+        families = Counter(_family_metric(channel) for item in prepared for channel in item.checked.channels)
         for family, deliveries in families.items():
             count("EventsPublished", value=deliveries, family=family)
         channels = list(dict.fromkeys(name for item in prepared for name in item.names))
@@ -610,6 +667,12 @@ class Publisher:
                 for item in prepared
             ],
         )
+
+
+def _family_metric(channel: Channel) -> str:
+    if channel.name.startswith(pusher_gateway.SERVER_TO_USER_PREFIX):
+        return "server-to-user"
+    return channel.family or "unknown"
 
 
 @contextmanager
@@ -686,6 +749,11 @@ def trigger(
 def trigger_batch(events: Sequence[BatchEvent | Mapping[str, Any]]) -> PublishResult:
     """``default_publisher().trigger_batch(...)``: see ``Publisher.trigger_batch``."""
     return default_publisher().trigger_batch(events)
+
+
+def send_to_user(user_id: str, event: str, data: Mapping[str, Any], **kwargs: Any) -> PublishResult:
+    """``default_publisher().send_to_user(...)``: see ``Publisher.send_to_user``."""
+    return default_publisher().send_to_user(user_id, event, data, **kwargs)
 
 
 def notify_user(user_id: str, notification: Mapping[str, Any], **kwargs: Any) -> PublishResult:

@@ -33,11 +33,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 import pusher
 import requests
 from pusher.errors import PusherBadAuth, PusherBadRequest, PusherBadStatus, PusherError, PusherForbidden
 from pusher.http import POST, Request
+from pusher.util import validate_user_id
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from . import bodies, deadlines
@@ -346,6 +348,44 @@ def _batch_item(event: dict[str, Any]) -> dict[str, Any]:
         data = _encrypt(item["channel"], data, key)
     item["data"] = data
     return item
+
+
+SERVER_TO_USER_PREFIX = "#server-to-user-"
+"""Pusher's server-to-user channel: an event on ``#server-to-user-{id}`` reaches every connection signed
+in as ``id`` (apps with user authentication; soketi 1.6.1 serves it too)."""
+
+
+@tracer.capture_method
+def send_to_user(user_id: str, event: str, data: Any) -> None:
+    """Send one event to every connection signed in as ``user_id``: one HTTP call, ``POST /apps/{id}/events``
+    on the ``#server-to-user-{id}`` channel, what the SDK's ``send_to_user`` does, but with the compact body
+    of ``trigger`` (the bytes the caller measured). ``data`` as in ``trigger``.
+
+    Raises what ``trigger`` raises; ``BadRequest`` (``invalid_publish``) for a user id Pusher does not
+    accept (the SDK's ``validate_user_id``; callers check it first).
+    """
+    with _upstream("send_to_user", publish=True):
+        validate_user_id(user_id)
+        _send(
+            "events", {"name": event, "channels": [SERVER_TO_USER_PREFIX + user_id], "data": _as_text(data)}
+        )
+
+
+@tracer.capture_method
+def terminate_user_connections(user_id: str) -> None:
+    """End every connection signed in as ``user_id``: ``POST /apps/{id}/users/{uid}/terminate_connections``.
+
+    pusher 3.3.4's ``terminate_user_connections`` posts to ``/users/{id}/terminate_connections``, without
+    the ``/apps/{app_id}`` that Pusher's HTTP API reference documents and that soketi 1.6.1 serves (404
+    otherwise): we build the documented path and send it as a request of the SDK itself, so it is signed
+    (``auth_signature`` over method, path and query) and sent by the SDK's HTTP backend like every other
+    call. Raises ``UpstreamUnavailable``; ``BadRequest`` (``invalid_publish``) for an unusable user id.
+    """
+    sdk = client()._pusher_client  # the SDK's REST client (pusher.Pusher delegates to it)
+    with _upstream("terminate_user_connections"):
+        validate_user_id(user_id)
+        path = f"/apps/{sdk.app_id}/users/{quote(user_id, safe='')}/terminate_connections"
+        sdk.http.send_request(Request(sdk, POST, path, {}))
 
 
 @tracer.capture_method

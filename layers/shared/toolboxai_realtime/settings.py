@@ -58,6 +58,12 @@ class Settings(BaseModel):
     jwt_audience: OptStr = None
     jwt_jwks_url: OptStr = None
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # The longest a token may live (exp - iat), enforced when set; a revocation is kept this long (plus
+    # the leeway), so every token issued before it has expired when it lapses. Unset: no bound, and a
+    # revocation is kept for revocations.UNBOUNDED_LIFETIME_SECONDS.
+    max_token_lifetime_seconds: Annotated[
+        Annotated[int, Field(ge=60)] | None, BeforeValidator(_blank_is_none)
+    ] = None
 
     # Limits
     auth_rate_limit_per_minute: int = Field(default=10, ge=1)
@@ -72,6 +78,7 @@ class Settings(BaseModel):
     idempotency_table: str = "IdempotencyTable"
     connections_table: str = "ConnectionsTable"
     maintenance_table: str = "MaintenanceTable"
+    revocation_table: str = "RevocationTable"
     history_table: str = "HistoryTable"
 
     # Channel history: how long published events are kept (seconds; default 24 h), for the families

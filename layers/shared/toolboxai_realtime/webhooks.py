@@ -34,7 +34,7 @@ from pydantic import (
     ValidationError,
 )
 
-from . import pusher_gateway
+from . import client_events, pusher_gateway
 from .channels import EVENT_NAME_MAX_LENGTH, ChannelName
 from .errors import BadRequest, InvalidSignature
 from .identity import UserId
@@ -181,6 +181,7 @@ class WebhookReport(BaseModel):
     applied: int
     stale: int
     ignored: int
+    client_events_refused: int = 0
 
 
 # ------------------------------------------------------------------------------------------- receive
@@ -280,7 +281,8 @@ def plan(delivery: Delivery) -> list[Change]:
 
 @tracer.capture_method
 def ingest(delivery: Delivery) -> WebhookReport:
-    """Apply a verified delivery to the presence store, log client events and cache misses, count.
+    """Apply a verified delivery to the presence store, log client events and cache misses, count;
+    enforce the client-event policy (``client_events``: a refused event ends its sender's connections).
 
     Raises ``UpstreamUnavailable`` when the store fails (the 503 makes Pusher retry the delivery, which
     is safe: every write is idempotent).
@@ -288,6 +290,8 @@ def ingest(delivery: Delivery) -> WebhookReport:
     count("WebhookDeliveries")
     for name, number in sorted(Counter(event.name for event in delivery.events).items()):
         count("WebhookEvents", number, type=name)
+    refused = 0
+    cut_off: set[str | None] = {None}
     for event in delivery.events:
         if isinstance(event, ClientEvent):
             logger.info(
@@ -299,6 +303,14 @@ def ingest(delivery: Delivery) -> WebhookReport:
                     "size_bytes": event.size_bytes,
                 },
             )
+            found = client_events.violation(
+                event.channel, event.event, event.size_bytes, event.user_id, event.socket_id
+            )
+            if found is not None:
+                # One termination per sender and delivery: Pusher wants its answer within 4 s.
+                client_events.enforce(found, terminate=found.user_id not in cut_off)
+                cut_off.add(found.user_id)
+                refused += 1
         elif isinstance(event, CacheMiss):
             logger.info("cache miss", extra={"channel": event.channel})
     changes = plan(delivery)
@@ -322,6 +334,7 @@ def ingest(delivery: Delivery) -> WebhookReport:
         applied=len(result.applied),
         stale=len(result.stale),
         ignored=delivery.ignored,
+        client_events_refused=refused,
     )
 
 

@@ -86,10 +86,13 @@ function subscribe(client, clientName, name, timeoutMs) {
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve({ subscribed: false, error: 'timeout' }), timeoutMs || 10000);
     channel.bind('pusher:subscription_succeeded', () => {
+      // Every (re-)subscription, also those pusher-js makes by itself after a reconnect.
+      out({ type: 'subscription', client: clientName, channel: name, ok: true, at: Date.now() });
       clearTimeout(t);
       resolve({ subscribed: true, members: membersOf(channel), me: channel.members ? channel.members.me : null });
     });
     channel.bind('pusher:subscription_error', (err) => {
+      out({ type: 'subscription', client: clientName, channel: name, ok: false, status: err && err.status, at: Date.now() });
       clearTimeout(t);
       client.unsubscribe(name);
       resolve({ subscribed: false, status: err && err.status, error: err && (err.error || err.type) });
@@ -161,6 +164,31 @@ async function handle(cmd) {
         status: status ? Number(status[1]) : null,
         error: timedOut ? 'timeout' : (failure || (serverError && JSON.stringify(serverError)) || null),
       };
+    }
+    case 'bind_user': {
+      // Events sent to the signed-in user (Pusher's server-to-user channel) arrive on pusher.user.
+      const client = clients.get(cmd.client);
+      client.user.bind_global((event, data) => {
+        if (event.startsWith('pusher:')) return;
+        out({ type: 'event', client: cmd.client, channel: '#user', event, data, at: Date.now() });
+      });
+      return {};
+    }
+    case 'trigger_client': {
+      // A client event (client-…) on a subscribed private/presence channel.
+      const sent = clients.get(cmd.client).channel(cmd.channel).trigger(cmd.event, cmd.data);
+      return { sent };
+    }
+    case 'state':
+      return { state: clients.get(cmd.client).connection.state };
+    case 'reconnect': {
+      const client = clients.get(cmd.client);
+      await new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('reconnect timeout')), cmd.timeoutMs || 10000);
+        client.connection.bind('connected', () => { clearTimeout(t); resolve(); });
+        client.connect();
+      });
+      return { socket_id: client.connection.socket_id };
     }
     case 'disconnect': {
       const client = clients.get(cmd.client);

@@ -28,9 +28,13 @@ stops one token from opening sockets without limit; it is not an exact count of 
 One call per request, always: the outcome (allowed; over the request limit; over the connection cap)
 is read from the item the call returns (``ALL_NEW`` on success, ``ALL_OLD`` with the condition
 failure). When the request also has items to write with it (the ``user_info`` a presence
-subscription signed, for the members read API), the update and those puts go in one
-``TransactWriteItems`` instead: still one call, and nothing is written when a limit refuses. Only a
-``TransactionConflict`` (another request of the same user in flight) is retried, at most twice.
+subscription signed, for the members read API; a sign-in's facts) or guards to check (the revocation
+``ConditionCheck``s of ``stores.revocations``: the auth endpoints always pass them), the update, the
+guards and those puts go in one ``TransactWriteItems`` instead: still one call, and nothing is written
+when a limit or a guard refuses. DynamoDB's ``CancellationReasons`` (one per item, in order) say which:
+a failed guard is ``Refused``, a failed update the rate limit or the connection cap (read from the
+update's ``ALL_OLD`` item). Only a ``TransactionConflict`` (another request of the same user in flight)
+is retried, at most twice.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from ..settings import get_settings
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
 
-__all__ = ["RATE_WINDOW_SECONDS", "Admission", "admit", "item_key"]
+__all__ = ["RATE_WINDOW_SECONDS", "Admission", "Refused", "admit", "item_key"]
 
 RATE_WINDOW_SECONDS = 60
 """The request limit is per fixed minute (``AUTH_RATE_LIMIT_PER_MINUTE``)."""
@@ -78,6 +82,14 @@ class Admission:
     cap: int
 
 
+class Refused(Exception):
+    """Guards of the transaction failed (``guards`` indexes): nothing was counted or written."""
+
+    def __init__(self, guards: tuple[int, ...]) -> None:
+        super().__init__(f"guards {guards} failed")
+        self.guards = guards
+
+
 def item_key(user_id: str) -> str:
     """The partition key of a user's limits item in the rate-limit table."""
     return f"auth-limits#{user_id}"
@@ -92,6 +104,7 @@ def admit(
     lease_seconds: int,
     clock: Callable[[], float] = time.time,
     with_items: Sequence[TransactWriteItemTypeDef] = (),
+    guards: Sequence[TransactWriteItemTypeDef] = (),
 ) -> Admission:
     """Count one auth request of ``user_id`` and, when ``socket_id`` is given, take or renew its lease.
 
@@ -102,7 +115,12 @@ def admit(
     Raises ``RateLimited`` with code ``rate_limited`` (``Retry-After``: seconds to the next minute) when
     the user has used up ``limit`` requests of this minute, or with code ``too_many_connections``
     (``Retry-After``: seconds to the next lease bucket) when ``socket_id`` is new and ``cap`` sockets
-    already hold leases; nothing is counted or leased in either case. Raises ``UpstreamUnavailable``
+    already hold leases; nothing is counted or leased in either case.
+
+    ``guards`` are ``ConditionCheck`` entries (``stores.revocations.condition_checks``) that go in the
+    same transaction, right after the update: when one fails nothing is written and ``Refused`` is
+    raised with the indexes of the failed guards (checked before the limits: a revoked user learns
+    that, not a rate limit). Raises ``UpstreamUnavailable``
     (code ``store_unavailable``) when DynamoDB does not answer or refuses the call.
     """
     now = clock()
@@ -142,8 +160,8 @@ def admit(
     }
     for attempt in range(_CONFLICT_RETRIES + 1):
         try:
-            if with_items:
-                transaction: list[Any] = [{"Update": update}, *with_items]
+            if with_items or guards:
+                transaction: list[Any] = [{"Update": update}, *guards, *with_items]
                 dynamodb().transact_write_items(TransactItems=transaction)
                 return Admission(None, limit, rate_resets_in, None, cap)
             result = dynamodb().update_item(**update, ReturnValues="ALL_NEW")
@@ -153,6 +171,13 @@ def admit(
             old_item = exc.response.get("Item")
             reasons = exc.response.get("CancellationReasons") or []
             if error == "TransactionCanceledException" and reasons:
+                failed_guards = tuple(
+                    i
+                    for i, reason in enumerate(reasons[1 : 1 + len(guards)])
+                    if reason.get("Code") == "ConditionalCheckFailed"
+                )
+                if failed_guards:
+                    raise Refused(failed_guards) from exc
                 error = reasons[0].get("Code") or error
                 old_item = reasons[0].get("Item")
                 if any(r.get("Code") == "TransactionConflict" for r in reasons):

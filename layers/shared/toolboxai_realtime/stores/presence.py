@@ -58,6 +58,8 @@ from ._attributes import s as _s
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
 
+    from ..identity import Principal
+
 __all__ = [
     "INDEX_NAME",
     "INDEX_SHARDS",
@@ -67,12 +69,15 @@ __all__ = [
     "MemberChange",
     "MemberRecord",
     "OccupancyChange",
+    "SigninFacts",
     "SubscriptionCountChange",
     "active_channels",
     "apply",
     "channel_state",
     "member_info_put",
     "remember_member_info",
+    "signin_facts",
+    "signin_facts_put",
 ]
 
 INDEX_NAME = "ActiveIndex"
@@ -360,6 +365,73 @@ def member_info_put(
         "expires_at": _n(at + INFO_TTL_SECONDS),
     }
     return {"Put": {"TableName": get_settings().presence_table, "Item": item}}
+
+
+SIGNIN_SK = "signin"
+
+
+def signin_facts_put(
+    principal: Principal, *, now: Callable[[], float] = time.time
+) -> TransactWriteItemTypeDef:
+    """The write that remembers who signed in (``pusher:signin``): role, name and class ids from the
+    token, under ``pk = user#<user_id>``, ``sk = signin``, kept ``INFO_TTL_SECONDS``. /pusher/user-auth
+    sends it in the same call as its limits update; the class watch reads it (``signin_facts``)."""
+    at = int(now())
+    item: dict[str, AttributeValueTypeDef] = {
+        "pk": _s(f"user#{principal.user_id}"),
+        "sk": _s(SIGNIN_SK),
+        "user_id": _s(principal.user_id),
+        "role": _s(principal.role),
+        "name": _s(principal.name or principal.user_id),
+        "signed_in_at": _n(at * 1000),
+        "expires_at": _n(at + INFO_TTL_SECONDS),
+    }
+    if principal.class_ids:
+        item["class_ids"] = {"SS": sorted(principal.class_ids)}
+    return {"Put": {"TableName": get_settings().presence_table, "Item": item}}
+
+
+@dataclass(frozen=True, slots=True)
+class SigninFacts:
+    """What the last sign-in of a user said about them (from their token)."""
+
+    user_id: str
+    role: str
+    name: str
+    class_ids: frozenset[str]
+    signed_in_at: int | None
+
+
+def signin_facts(user_ids: Sequence[str], *, now: Callable[[], float] = time.time) -> dict[str, SigninFacts]:
+    """The sign-in facts of ``user_ids`` that are still current (``BatchGetItem``, 100 keys a call).
+
+    Raises ``UpstreamUnavailable`` when DynamoDB fails.
+    """
+    table = get_settings().presence_table
+    at = int(now())
+    out: dict[str, SigninFacts] = {}
+    unique = list(dict.fromkeys(user_ids))
+    with _guarded():
+        for start in range(0, len(unique), 100):
+            keys: list[Any] = [
+                {"pk": _s(f"user#{uid}"), "sk": _s(SIGNIN_SK)} for uid in unique[start : start + 100]
+            ]
+            request: dict[str, Any] = {table: {"Keys": keys}}
+            while request:
+                answer = dynamodb().batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(table, []):
+                    if (_num(item, "expires_at") or 0) < at:
+                        continue
+                    uid = _str(item, "user_id") or ""
+                    out[uid] = SigninFacts(
+                        user_id=uid,
+                        role=_str(item, "role") or "student",
+                        name=_str(item, "name") or uid,
+                        class_ids=frozenset(item.get("class_ids", {}).get("SS", [])),
+                        signed_in_at=_num(item, "signed_in_at"),
+                    )
+                request = dict(answer.get("UnprocessedKeys") or {})
+    return out
 
 
 def remember_member_info(
