@@ -15,6 +15,8 @@ import type {
   UserAuthenticationHandler,
 } from 'pusher-js';
 
+import { isRecord, readJson, refusal } from './http.js';
+
 /** A refused auth request: the HTTP status (0: no answer) and the error model's fields. */
 export class AuthRequestError extends Error {
   readonly status: number;
@@ -44,10 +46,6 @@ export interface AuthRequestOptions {
   onFailure: (error: AuthRequestError, channelName: string | undefined) => void;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * POSTs `form` to `endpoint` as pusher-js does and returns the parsed 200 body.
  *
@@ -71,20 +69,10 @@ export async function postAuth(
   } catch (error) {
     throw new AuthRequestError(0, 'network_error', `The auth request to ${endpoint} failed: ${String(error)}`);
   }
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    // Not JSON (a proxy's HTML error page): the status alone decides.
-  }
+  const body = await readJson(response);
   if (response.status !== 200) {
-    const code = isRecord(body) && typeof body['code'] === 'string' ? body['code'] : `http_${response.status}`;
-    const message =
-      isRecord(body) && typeof body['message'] === 'string' ? body['message'] : `The auth endpoint answered ${response.status}.`;
-    const requestId = isRecord(body) && typeof body['request_id'] === 'string' ? body['request_id'] : undefined;
-    const retryAfterHeader = Number(response.headers.get('retry-after'));
-    const retryAfter = Number.isFinite(retryAfterHeader) && retryAfterHeader > 0 ? retryAfterHeader : undefined;
-    throw new AuthRequestError(response.status, code, message, retryAfter, requestId);
+    const r = refusal(response, body, `The auth endpoint answered ${response.status}.`);
+    throw new AuthRequestError(r.status, r.code, r.message, r.retryAfter, r.requestId);
   }
   if (!isRecord(body)) {
     throw new AuthRequestError(200, 'invalid_auth_response', `The auth endpoint ${endpoint} answered 200 without a JSON object.`);

@@ -4,6 +4,7 @@
  * `{"channel", "events": [{"event_id", "event", "data", "published_at"}], "has_more"}` in publish order,
  * or 410 `history_expired` when `after` is older than the server keeps.
  */
+import { isRecord, readJson, refusal } from './http.js';
 
 /** One stored event, as the history route returns it. */
 export interface HistoryEvent {
@@ -60,10 +61,6 @@ export function historyUrl(apiBase: string, channel: string, after: string | und
   return `${apiBase.replace(/\/+$/, '')}/realtime/channels/${encodeURIComponent(channel)}/history?${query}`;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isHistoryEvent(value: unknown): value is HistoryEvent {
   return (
     isRecord(value) &&
@@ -107,19 +104,10 @@ export async function fetchHistoryPage(request: HistoryRequest): Promise<History
   } catch (error) {
     throw new HistoryRequestError(0, 'network_error', `The history request failed: ${String(error)}`);
   }
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    // Not JSON (a proxy's HTML error page): the status alone decides.
-  }
+  const body = await readJson(response);
   if (response.status !== 200) {
-    const code = isRecord(body) && typeof body['code'] === 'string' ? body['code'] : `http_${response.status}`;
-    const message =
-      isRecord(body) && typeof body['message'] === 'string' ? body['message'] : `The history request answered ${response.status}.`;
-    const retryAfterHeader = Number(response.headers.get('retry-after'));
-    const retryAfter = Number.isFinite(retryAfterHeader) && retryAfterHeader > 0 ? retryAfterHeader : undefined;
-    throw new HistoryRequestError(response.status, code, message, retryAfter);
+    const r = refusal(response, body, `The history request answered ${response.status}.`);
+    throw new HistoryRequestError(r.status, r.code, r.message, r.retryAfter);
   }
   return parseHistoryPage(body);
 }
