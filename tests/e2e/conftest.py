@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +28,31 @@ from local_stack.config import LOCAL_DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).parent / "js" / "driver.mjs"
+
+
+def chromium() -> str:
+    """The Chromium the browser tests drive: $CHROMIUM, or chromium on PATH (`make browser` installs it)."""
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail(
+            "Chromium is needed for the browser tests: `sudo apt-get install -y chromium`, or set CHROMIUM"
+        )
+    return path
+
+
+def run_browser_script(script: Path, args: dict[str, Any], timeout: float) -> Any:
+    """Run a playwright-core script of tests/e2e/js with Chromium and ``args`` (JSON, argv[2]); the JSON
+    of its last stdout line. Fails the test when the script exits non-zero."""
+    result = subprocess.run(
+        ["node", str(script), json.dumps({**args, "chromium": chromium()})],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def free_port() -> int:

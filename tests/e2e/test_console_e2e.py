@@ -7,31 +7,17 @@ CHROMIUM. The screenshot is kept as test-artifacts/console.png.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, run_browser_script
 
 pytestmark = pytest.mark.e2e
 
 SCRIPT = Path(__file__).parent / "js" / "console.mjs"
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-def chromium() -> str:
-    """The Chromium to drive: $CHROMIUM, or chromium on PATH."""
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path:
-        pytest.fail(
-            "Chromium is needed for the console test: `sudo apt-get install -y chromium`, or set CHROMIUM"
-        )
-    return path
 
 
 def test_console_mints_subscribes_triggers_and_shows_events_and_errors(stack):
@@ -43,24 +29,13 @@ def test_console_mints_subscribes_triggers_and_shows_events_and_errors(stack):
     class_id = f"c{uuid.uuid4().hex[:8]}"  # a classroom of its own: exactly one member, the console
     args = {
         "base": stack.base,
-        "chromium": chromium(),
         "screenshot": str(screenshot),
         "sub": sub,
         "classId": class_id,
         "marker": marker,
     }
 
-    result = subprocess.run(
-        ["node", str(SCRIPT), json.dumps(args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-
-    assert result.returncode == 0, result.stderr
-    page = json.loads(result.stdout.splitlines()[-1])
+    page = run_browser_script(SCRIPT, args, timeout=180)
     assert page["ok"], page.get("error")
     assert page["pageErrors"] == []
     # The only failed request the page makes is the invalid trigger, on purpose.

@@ -8,8 +8,6 @@ http://localhost:3000); http://localhost:4999 is not one of them.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Stack
-from tests.e2e.test_console_e2e import chromium
+from tests.e2e.conftest import Stack, run_browser_script
 from toolboxai_realtime.identity import mint_dev_token
 
 pytestmark = pytest.mark.e2e
@@ -71,21 +68,11 @@ def test_a_browser_on_another_origin_can_authorize_only_from_an_allowed_origin(s
     sub = "cors-e2e"
     args = {
         "base": stack.base,
-        "chromium": chromium(),
         "token": mint_dev_token(sub, secret=stack.env["JWT_SECRET"]),  # type: ignore[arg-type]
         "channel": f"private-user-{sub}",
         "pagePort": front_end,
     }
-    result = subprocess.run(
-        ["node", str(SCRIPT), json.dumps(args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout.splitlines()[-1])
+    seen = run_browser_script(SCRIPT, args, timeout=120)
 
     allowed = seen["allowed"]
     assert allowed["auth"].get("status") == 200, seen
