@@ -22,6 +22,7 @@ from toolboxai_realtime.maintenance import (
     MaintenanceWindowRequest,
     send_due_alerts,
 )
+from toolboxai_realtime.maintenance import run as maintenance_run
 from toolboxai_realtime.stores import maintenance as store
 
 EVENTS_URL = "http://127.0.0.1:6001/apps/1001/events"
@@ -88,14 +89,14 @@ def pusher():
 def failures(monkeypatch):
     """The MaintenanceAlertFailures metrics the run emits."""
     seen: list[str] = []
-    real = maintenance.count
+    real = maintenance_run.count
 
     def count(name, *args, **kwargs):
         if name == "MaintenanceAlertFailures":
             seen.append(name)
         return real(name, *args, **kwargs)
 
-    monkeypatch.setattr(maintenance, "count", count)
+    monkeypatch.setattr(maintenance_run, "count", count)
     return seen
 
 

@@ -8,18 +8,24 @@ import pytest
 from pydantic import ValidationError
 
 from toolboxai_realtime import catalog
-from toolboxai_realtime.maintenance import (
-    CANCELLATION_KEY,
+from toolboxai_realtime.maintenance.models import MaintenanceWindowRequest
+from toolboxai_realtime.maintenance.records import (
+    CANCELLATION,
+    AlertRecord,
+    LeadAlert,
+    WindowRecord,
+    parse_alert_key,
+)
+from toolboxai_realtime.maintenance.schedule import (
     LEASE_SECONDS,
     START_ALERT_GRACE_SECONDS,
-    MaintenanceWindowRequest,
     Step,
     alert_data,
     cancellation_data,
+    payload,
     plan,
-    view,
 )
-from toolboxai_realtime.stores.maintenance import AlertRecord, WindowRecord
+from toolboxai_realtime.maintenance.views import view
 
 START = 1_800_000_000  # 2027-01-15T08:00:00Z
 END = START + 7200
@@ -54,14 +60,17 @@ def sent(at: int) -> AlertRecord:
     ("now", "expected"),
     [
         (START - 1440 * MIN - 1, []),
-        (START - 1440 * MIN, [Step("send", "1440m")]),
-        (START - 60 * MIN, [Step("send", "60m"), Step("supersede", "1440m", "superseded_by_60m")]),
+        (START - 1440 * MIN, [Step("send", LeadAlert(1440))]),
+        (
+            START - 60 * MIN,
+            [Step("send", LeadAlert(60)), Step("supersede", LeadAlert(1440), "superseded_by_60m")],
+        ),
         (
             START - 1,
             [
-                Step("send", "15m"),
-                Step("supersede", "1440m", "superseded_by_15m"),
-                Step("supersede", "60m", "superseded_by_15m"),
+                Step("send", LeadAlert(15)),
+                Step("supersede", LeadAlert(1440), "superseded_by_15m"),
+                Step("supersede", LeadAlert(60), "superseded_by_15m"),
             ],
         ),
     ],
@@ -79,30 +88,30 @@ def test_alerts_that_went_out_or_were_settled_are_left_alone():
         }
     )
     assert plan(w, START - 5 * MIN) == []
-    assert plan(w, START) == [Step("send", "0m")]
+    assert plan(w, START) == [Step("send", LeadAlert(0))]
 
 
 def test_lead_alerts_whose_moment_passed_are_skipped_once_the_window_started():
     assert plan(window(), START + 3 * MIN) == [
-        Step("send", "0m"),
-        Step("skip", "1440m", "window_started"),
-        Step("skip", "60m", "window_started"),
-        Step("skip", "15m", "window_started"),
+        Step("send", LeadAlert(0)),
+        Step("skip", LeadAlert(1440), "window_started"),
+        Step("skip", LeadAlert(60), "window_started"),
+        Step("skip", LeadAlert(15), "window_started"),
     ]
 
 
 def test_the_start_alert_is_due_at_the_start_and_until_its_grace_ends():
     w = window(alerts={k: sent(0) for k in ("1440m", "60m", "15m")})
     assert plan(w, START - 1) == []
-    assert plan(w, START) == [Step("send", "0m")]
-    assert plan(w, START + START_ALERT_GRACE_SECONDS - 1) == [Step("send", "0m")]
-    assert plan(w, START + START_ALERT_GRACE_SECONDS) == [Step("skip", "0m", "start_grace_passed")]
+    assert plan(w, START) == [Step("send", LeadAlert(0))]
+    assert plan(w, START + START_ALERT_GRACE_SECONDS - 1) == [Step("send", LeadAlert(0))]
+    assert plan(w, START + START_ALERT_GRACE_SECONDS) == [Step("skip", LeadAlert(0), "start_grace_passed")]
 
 
 def test_the_start_alert_grace_never_outlasts_a_short_window():
     w = window(ends_at=START + 5 * MIN, lead_minutes=(0,))
-    assert plan(w, START + 4 * MIN) == [Step("send", "0m")]
-    assert plan(w, START + 5 * MIN) == [Step("skip", "0m", "start_grace_passed")]
+    assert plan(w, START + 4 * MIN) == [Step("send", LeadAlert(0))]
+    assert plan(w, START + 5 * MIN) == [Step("skip", LeadAlert(0), "start_grace_passed")]
 
 
 def test_an_alert_in_flight_is_not_touched_until_its_lease_runs_out():
@@ -111,30 +120,33 @@ def test_an_alert_in_flight_is_not_touched_until_its_lease_runs_out():
     )
     w = window(alerts={"1440m": sent(0), "60m": sent(0), "15m": claimed})
     assert plan(w, START - 14 * MIN) == []
-    assert plan(w, START - 15 * MIN + LEASE_SECONDS + 1) == [Step("send", "15m")]
+    assert plan(w, START - 15 * MIN + LEASE_SECONDS + 1) == [Step("send", LeadAlert(15))]
 
 
 def test_an_alert_in_flight_still_supersedes_earlier_unsent_ones():
     claimed = AlertRecord(state="sending", at=START - 60 * MIN, token="t", lease_until=START - 58 * MIN)
     w = window(alerts={"60m": claimed})
-    assert plan(w, START - 59 * MIN) == [Step("supersede", "1440m", "superseded_by_60m")]
+    assert plan(w, START - 59 * MIN) == [Step("supersede", LeadAlert(1440), "superseded_by_60m")]
 
 
 def test_a_failed_alert_is_sent_again():
     failed = AlertRecord(state="failed", at=START - 60 * MIN, error="pusher_unreachable")
     w = window(alerts={"1440m": sent(0), "60m": failed})
-    assert plan(w, START - 59 * MIN) == [Step("send", "60m")]
+    assert plan(w, START - 59 * MIN) == [Step("send", LeadAlert(60))]
 
 
 def test_custom_lead_times_are_honoured():
     w = window(lead_minutes=(120, 5))
     assert plan(w, START - 121 * MIN) == []
-    assert plan(w, START - 120 * MIN) == [Step("send", "120m")]
+    assert plan(w, START - 120 * MIN) == [Step("send", LeadAlert(120))]
     assert plan(
         w,
         START - 5 * MIN,
-    ) == [Step("send", "5m"), Step("supersede", "120m", "superseded_by_5m")]
-    assert plan(w, START) == [Step("skip", "120m", "window_started"), Step("skip", "5m", "window_started")]
+    ) == [Step("send", LeadAlert(5)), Step("supersede", LeadAlert(120), "superseded_by_5m")]
+    assert plan(w, START) == [
+        Step("skip", LeadAlert(120), "window_started"),
+        Step("skip", LeadAlert(5), "window_started"),
+    ]
 
 
 # ---------------------------------------------------------------------------------- cancellation
@@ -148,8 +160,8 @@ def test_a_cancelled_window_without_alerts_sent_needs_no_notice():
 
 def test_a_cancelled_window_whose_alert_went_out_needs_the_notice_until_it_is_sent():
     w = window(status="cancelled", alerts={"1440m": sent(START - 1440 * MIN)})
-    assert plan(w, START - 30 * MIN) == [Step("send", CANCELLATION_KEY)]
-    done = window(status="cancelled", alerts={"1440m": sent(0), CANCELLATION_KEY: sent(START - 29 * MIN)})
+    assert plan(w, START - 30 * MIN) == [Step("send", CANCELLATION)]
+    done = window(status="cancelled", alerts={"1440m": sent(0), str(CANCELLATION): sent(START - 29 * MIN)})
     assert plan(done, START - 28 * MIN) == []
 
 
@@ -159,7 +171,7 @@ def test_a_cancelled_window_with_an_alert_in_flight_waits_for_it():
     assert plan(w, START - 59 * MIN) == []
     assert view(w, START - 59 * MIN).cancellation_alert.state == "pending"
     # Its claimant died: the alert may have gone out, so the notice goes out.
-    assert plan(w, START - 57 * MIN) == [Step("send", CANCELLATION_KEY)]
+    assert plan(w, START - 57 * MIN) == [Step("send", CANCELLATION)]
 
 
 def test_a_cancelled_window_sends_no_regular_alert():
@@ -172,7 +184,7 @@ def test_a_cancelled_window_sends_no_regular_alert():
 
 
 def test_alert_data_is_the_catalogs_maintenance_alert_with_a_stable_alert_id():
-    data = alert_data(window(), 15, START - 15 * MIN)
+    data = alert_data(window(), LeadAlert(15), START - 15 * MIN)
     assert catalog.validate_event("dashboard-updates", "maintenance_alert", data) == data
     assert data["type"] == "warning"
     assert data["title"] == "Database upgrade"
@@ -185,7 +197,7 @@ def test_alert_data_is_the_catalogs_maintenance_alert_with_a_stable_alert_id():
 
 
 def test_alert_data_without_action_url_leaves_it_out():
-    assert "action_url" not in alert_data(window(action_url=None), 0, START)
+    assert "action_url" not in alert_data(window(action_url=None), LeadAlert(0), START)
 
 
 def test_cancellation_data_is_an_info_maintenance_alert():
@@ -195,6 +207,41 @@ def test_cancellation_data_is_an_info_maintenance_alert():
     assert data["title"] == "Cancelled: Database upgrade"
     assert data["cancelled"] is True
     assert data["alert_id"].endswith(":cancelled")
+
+
+# -------------------------------------------------------------------------------------- the key
+
+
+@pytest.mark.parametrize(
+    ("text", "key"), [("1440m", LeadAlert(1440)), ("0m", LeadAlert(0)), ("cancelled", CANCELLATION)]
+)
+def test_an_alert_key_reads_back_from_its_stored_spelling(text, key):
+    assert parse_alert_key(text) == key
+    assert str(key) == text
+
+
+@pytest.mark.parametrize("text", ["60", "m", "-1m", "01m", "1.5m", " 60m", "60M", "cancel", "1234567m", ""])
+def test_an_alert_key_refuses_other_spellings(text):
+    with pytest.raises(ValueError, match="not an alert key"):
+        parse_alert_key(text)
+
+
+def test_a_lead_time_is_never_negative():
+    with pytest.raises(ValueError, match="zero or more"):
+        LeadAlert(-1)
+
+
+def test_the_payload_of_a_key_is_its_alert_or_the_cancellation_notice():
+    assert payload(window(), LeadAlert(60), START) == alert_data(window(), LeadAlert(60), START)
+    assert payload(window(), CANCELLATION, START) == cancellation_data(window(), START)
+
+
+def test_records_are_read_by_typed_key():
+    w = window(alerts={"60m": sent(1), "cancelled": sent(2)})
+    assert w.alert(LeadAlert(60)) == sent(1)
+    assert w.alert(CANCELLATION) == sent(2)
+    assert w.alert(LeadAlert(15)) is None
+    assert w.leads() == [LeadAlert(1440), LeadAlert(60), LeadAlert(15), LeadAlert(0)]
 
 
 # ------------------------------------------------------------------------------------ the request

@@ -24,13 +24,13 @@ readers never ask for windows that old, so moto's never-expiring items do not sh
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import dynamodb
 from ..errors import Conflict, UpstreamUnavailable
+from ..maintenance.records import AlertRecord, AlertState, WindowRecord, WindowStatus
 from ..observability import logger
 from ..settings import get_settings
 from ._attributes import get_int as _int
@@ -41,6 +41,7 @@ from ._attributes import s as _s
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
+# The records are defined beside the pure schedule that reads them (which imports no AWS library).
 __all__ = [
     "INDEX_NAME",
     "AlertRecord",
@@ -60,9 +61,6 @@ __all__ = [
 INDEX_NAME = "by-end"
 _PARTITION = "window"
 
-WindowStatus = Literal["scheduled", "cancelled"]
-AlertState = Literal["sending", "sent", "failed", "skipped", "superseded"]
-
 # Names used in expressions (several are DynamoDB reserved words: status, state, token).
 _NAMES = {
     "#status": "status",
@@ -77,50 +75,6 @@ _CLAIMABLE = (
     "(attribute_not_exists(#alerts.#key) OR #alerts.#key.#state = :failed"
     " OR (#alerts.#key.#state = :sending AND #alerts.#key.#lease < :now))"
 )
-
-
-@dataclass(frozen=True)
-class AlertRecord:
-    """What is recorded about one alert of a window."""
-
-    state: AlertState
-    at: int
-    token: str | None = None
-    lease_until: int | None = None
-    sent_at: int | None = None
-    publish_id: str | None = None
-    error: str | None = None
-    reason: str | None = None
-
-    def claimable(self, now: int) -> bool:
-        """Whether a run may claim it at ``now`` (the same rule as the store's condition)."""
-        if self.state == "failed":
-            return True
-        return self.state == "sending" and (self.lease_until or 0) < now
-
-    def in_flight(self, now: int) -> bool:
-        """Claimed by a run whose lease has not run out: that run is sending it."""
-        return self.state == "sending" and (self.lease_until or 0) >= now
-
-
-@dataclass(frozen=True)
-class WindowRecord:
-    """A maintenance window as stored (times in Unix seconds)."""
-
-    window_id: str
-    starts_at: int
-    ends_at: int
-    title: str
-    message: str
-    lead_minutes: tuple[int, ...]
-    created_at: int
-    created_by: str
-    expires_at: int
-    status: WindowStatus = "scheduled"
-    action_url: str | None = None
-    cancelled_at: int | None = None
-    cancelled_by: str | None = None
-    alerts: Mapping[str, AlertRecord] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------------- encoding
