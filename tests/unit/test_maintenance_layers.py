@@ -11,7 +11,11 @@ import toolboxai_realtime.maintenance as maintenance
 ROOT = Path(__file__).resolve().parents[2]
 PURE = ("records", "schedule", "models", "views")
 # Importing any of these (or the store, which imports botocore) fails in the subprocesses below.
-BLOCK = "import sys\nfor name in ('boto3', 'botocore', 'moto', 'aioboto3', 'aiobotocore'):\n    sys.modules[name] = None\n"
+BLOCK = (
+    "import sys\n"
+    "for name in ('boto3', 'botocore', 'moto', 'aioboto3', 'aiobotocore'):\n"
+    "    sys.modules[name] = None\n"
+)
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -52,7 +56,9 @@ def test_the_schedule_unit_tests_pass_without_aws_libraries():
         "'tests/unit/test_maintenance_plan.py']))\n"
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert " passed" in result.stdout and "failed" not in result.stdout and "error" not in result.stdout
+    assert " passed" in result.stdout
+    assert "failed" not in result.stdout
+    assert "error" not in result.stdout
 
 
 def test_every_exported_name_is_the_one_its_module_defines():

@@ -192,7 +192,7 @@ def _deliver(
     if not recorded:
         logger.error("maintenance alert claim was taken over while sending; it may go out twice", extra=extra)
         count("MaintenanceAlertFailures")
-    late = sent_at - (due_at(window, key) if isinstance(key, LeadAlert) else sent_at)
+    late = sent_at - due_at(window, key) if isinstance(key, LeadAlert) else 0  # a notice is due when sent
     logger.info(
         "maintenance alert sent late" if late > LATE_AFTER_SECONDS else "maintenance alert sent",
         extra={**extra, "late_seconds": late},

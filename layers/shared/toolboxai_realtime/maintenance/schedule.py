@@ -84,31 +84,32 @@ def plan(window: WindowRecord, now: int) -> list[Step]:
     """
     if window.status == "cancelled":
         return _plan_cancellation(window, now)
-    steps: list[Step] = []
-    due: list[LeadAlert] = []
-    for key in window.leads():
-        record = window.alert(key)
-        if record is not None and record.state in {"sent", "skipped", "superseded"}:
-            continue
-        if now < due_at(window, key):
-            continue
-        if now >= deadline(window, key):
-            if record is None or record.claimable(now):
-                reason = "window_started" if key.minutes > 0 else "start_grace_passed"
-                steps.append(Step("skip", key, reason))
-            continue
-        due.append(key)
+    reached = [key for key in window.leads() if _unsettled(window, key) and due_at(window, key) <= now]
+    steps = [
+        Step("skip", key, "window_started" if key.minutes > 0 else "start_grace_passed")
+        for key in reached
+        if now >= deadline(window, key) and _claimable(window, key, now)
+    ]
+    due = [key for key in reached if now < deadline(window, key)]
     if due:
         latest = min(due)
-        for key in due:
-            record = window.alert(key)
-            if record is not None and not record.claimable(now):
-                continue  # another run is sending it
-            if key == latest:
-                steps.append(Step("send", key))
-            else:
-                steps.append(Step("supersede", key, f"superseded_by_{latest}"))
+        steps += [
+            Step("send", key) if key == latest else Step("supersede", key, f"superseded_by_{latest}")
+            for key in due
+            if _claimable(window, key, now)  # otherwise another run is sending it
+        ]
     return sorted(steps, key=lambda step: step.action != "send")  # the send first: the rest is bookkeeping
+
+
+def _unsettled(window: WindowRecord, key: AlertKey) -> bool:
+    """Neither sent nor recorded as never to be sent (it may be in flight, or failed)."""
+    record = window.alert(key)
+    return record is None or record.state not in {"sent", "skipped", "superseded"}
+
+
+def _claimable(window: WindowRecord, key: AlertKey, now: int) -> bool:
+    record = window.alert(key)
+    return record is None or record.claimable(now)
 
 
 def notice_needed(window: WindowRecord, now: int) -> Literal["yes", "wait", "no"]:
@@ -125,8 +126,7 @@ def notice_needed(window: WindowRecord, now: int) -> Literal["yes", "wait", "no"
 
 
 def _plan_cancellation(window: WindowRecord, now: int) -> list[Step]:
-    record = window.alert(CANCELLATION)
-    if record is not None and not record.claimable(now):
+    if not _claimable(window, CANCELLATION, now):
         return []
     if notice_needed(window, now) != "yes":
         return []
