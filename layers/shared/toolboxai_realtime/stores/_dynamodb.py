@@ -65,12 +65,15 @@ _BACKOFF_SECONDS = 0.02  # the first pause; doubles per retry: at most 0.02 + 0.
 
 class StoreUnavailable(UpstreamUnavailable):
     """A DynamoDB store did not answer, or answered with an error the caller cannot fix (503,
-    ``Retry-After``). The message names the store; the cause (``__cause__``) is the botocore error."""
+    ``Retry-After``). The message names the store; ``cause`` is what went wrong (DynamoDB's error code,
+    or the botocore error type: for operators, never for the response), ``__cause__`` the botocore
+    error itself."""
 
     default_code = "store_unavailable"
 
-    def __init__(self, store: str) -> None:
+    def __init__(self, store: str, cause: str | None = None) -> None:
         super().__init__(f"The {store} store is unavailable.")
+        self.cause = cause
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +134,13 @@ def guarded(store: str, operation: str | None = None, *, expect: Collection[str]
         if code in expect:
             raise _refusal(exc) from exc
         logger.error("store failed", extra={"store": store, "operation": operation, "error_code": code})
-        raise StoreUnavailable(store) from exc
+        raise StoreUnavailable(store, code) from exc
     except BotoCoreError as exc:
         logger.error(
             "store unreachable",
             extra={"store": store, "operation": operation, "error_type": type(exc).__name__},
         )
-        raise StoreUnavailable(store) from exc
+        raise StoreUnavailable(store, type(exc).__name__) from exc
 
 
 def may_have_landed(exc: BaseException) -> bool:
