@@ -278,16 +278,7 @@ def mark_sent(window_id: str, key: str, *, token: str, at: int, publish_id: str)
     Raises ``UpstreamUnavailable``.
     """
     sent = AlertRecord(state="sent", at=at, sent_at=at, publish_id=publish_id)
-    return (
-        _update(
-            window_id,
-            UpdateExpression="SET #alerts.#key = :record",
-            ConditionExpression="#alerts.#key.#token = :token",
-            ExtraNames={"#key": key},
-            ExpressionAttributeValues={":record": _alert_attrs(sent), ":token": token},
-        )
-        is not None
-    )
+    return _set_if_held(window_id, key, sent, token=token)
 
 
 def mark_failed(window_id: str, key: str, *, token: str, at: int, error: str) -> bool:
@@ -295,14 +286,18 @@ def mark_failed(window_id: str, key: str, *, token: str, at: int, error: str) ->
 
     ``False`` when the claim is no longer the caller's. Raises ``UpstreamUnavailable``.
     """
-    failed = AlertRecord(state="failed", at=at, error=error)
+    return _set_if_held(window_id, key, AlertRecord(state="failed", at=at, error=error), token=token)
+
+
+def _set_if_held(window_id: str, key: str, record: AlertRecord, *, token: str) -> bool:
+    """Set alert ``key`` to ``record`` in one conditional write, only if the claim ``token`` holds it."""
     return (
         _update(
             window_id,
             UpdateExpression="SET #alerts.#key = :record",
             ConditionExpression="#alerts.#key.#token = :token",
             ExtraNames={"#key": key},
-            ExpressionAttributeValues={":record": _alert_attrs(failed), ":token": token},
+            ExpressionAttributeValues={":record": _alert_attrs(record), ":token": token},
         )
         is not None
     )
