@@ -217,10 +217,9 @@ def _update(change: Change, table: str) -> TransactWriteItemTypeDef:
     on = False
     if isinstance(change, OccupancyChange):
         on = change.occupied
-        names["#state"] = "state"
+        names.update({"#state": "state", "#since": "since"})
         sets.append("#state = :state")
         values[":state"] = _OCCUPIED if on else _VACATED
-        names["#since"] = "since"
         if on:
             sets.append("#since = :t")
         else:
