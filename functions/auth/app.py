@@ -4,14 +4,15 @@ pusher-js sends form-encoded bodies with ``Authorization: Bearer <jwt>``; JSON b
 logic (identity, channel policy, limits, signatures, security log) is ``toolboxai_realtime.authorization``.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from toolboxai_realtime import deadlines
-from toolboxai_realtime.authorization import AuthAttempt
+from toolboxai_realtime.authorization import AuthAttempt, limits_clock
 from toolboxai_realtime.http import create_app, json_response, parse_form_or_json, source_ip
 from toolboxai_realtime.observability import logger, metrics, tracer
 
@@ -32,10 +33,10 @@ app = create_app(form_bodies=True)  # pusher-js sends forms
         429: {"description": "Auth rate limit or connection cap reached (Retry-After)."},
     },
 )
-def channel_auth() -> Response[Any]:
+def channel_auth(clock: Annotated[Callable[[], float], Depends(limits_clock)]) -> Response[Any]:
     """One channel (``channel_name``) or a pusher-js-auth batch (``channel_name[i]``) for one socket."""
     event = app.current_event
-    with AuthAttempt("channel", source_ip(event)) as attempt:
+    with AuthAttempt("channel", source_ip(event), clock=clock) as attempt:
         principal = attempt.authenticate(event.headers.get("authorization"))
         answer = attempt.authorize_channels(principal, parse_form_or_json(event))
     return json_response(answer)
@@ -55,10 +56,10 @@ def channel_auth() -> Response[Any]:
         429: {"description": "Auth rate limit or connection cap reached (Retry-After)."},
     },
 )
-def user_auth() -> Response[Any]:
+def user_auth(clock: Annotated[Callable[[], float], Depends(limits_clock)]) -> Response[Any]:
     """pusher-js ``signin()``: ``user_data`` for the token's user, signed for the socket."""
     event = app.current_event
-    with AuthAttempt("user", source_ip(event)) as attempt:
+    with AuthAttempt("user", source_ip(event), clock=clock) as attempt:
         principal = attempt.authenticate(event.headers.get("authorization"))
         answer = attempt.authenticate_user(principal, parse_form_or_json(event))
     return json_response(answer)

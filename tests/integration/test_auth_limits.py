@@ -4,13 +4,14 @@ endpoints."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import client_events, http_event, invoke
+from tests.conftest import client_events, gateway, http_event, invoke
 from toolboxai_realtime import authorization
 from toolboxai_realtime.errors import RateLimited, UpstreamUnavailable
 from toolboxai_realtime.identity import mint_dev_token
@@ -35,9 +36,12 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
-    """The clock of the limits, for the store and for the endpoints."""
+    """The clock of the limits, for the store and (as the auth routes' ``limits_clock`` dependency) for
+    the endpoints."""
     c = Clock()
-    monkeypatch.setattr(authorization, "clock", c)
+    # The auth function's resolver, as the local gateway imported it (a module of its own).
+    app = inspect.unwrap(gateway().handler("AuthFunction")).__globals__["app"]
+    monkeypatch.setitem(app.dependency_overrides, authorization.limits_clock, lambda: c)
     return c
 
 

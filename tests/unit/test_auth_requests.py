@@ -8,13 +8,26 @@ import pytest
 from toolboxai_realtime.authorization import (
     MAX_BATCH_CHANNELS,
     ChannelAuthRequest,
+    Denied,
+    Granted,
+    Malformed,
+    Public,
+    Refused,
+    _without_encryption,
     decide,
     parse_channel_auth_request,
     parse_socket_id,
     presence_member,
     signin_user_data,
 )
-from toolboxai_realtime.errors import BadRequest, Forbidden, ValidationFailed
+from toolboxai_realtime.errors import (
+    BadRequest,
+    ConfigurationError,
+    Forbidden,
+    InvalidChannel,
+    ValidationFailed,
+    batch_entry,
+)
 from toolboxai_realtime.identity import Principal
 
 STUDENT = Principal(user_id="555", role="student", name="Arnold", class_ids=frozenset({"101"}))
@@ -213,27 +226,44 @@ def test_current_activity_of_100_characters_is_accepted():
 
 
 @pytest.mark.parametrize(
-    ("name", "status", "code", "family"),
+    ("name", "verdict", "status", "code", "family"),
     [
-        ("private-user-555", 200, "own_user_channel", "private-user"),
-        ("private-user-556", 403, "not_own_user_channel", "private-user"),
-        ("presence-classroom-101", 200, "class_member", "presence-classroom"),
-        ("private-class-202", 403, "not_in_class", "private-class"),
-        ("presence-lesson-7", 403, "not_in_lesson", "presence-lesson"),
-        ("private-encrypted-user-555", 200, "own_user_channel", "private-encrypted-user"),
-        ("private-whatever", 403, "unknown_channel", "unknown"),
-        ("presence-whatever-1", 403, "unknown_channel", "unknown"),
-        ("dashboard-updates", 400, "public_channel", "dashboard-updates"),
-        ("some-public-name", 400, "public_channel", "public"),
-        ("private-user-5 5", 400, "invalid_channel_name", "invalid"),
-        ("p" * 165, 400, "invalid_channel_name", "invalid"),
+        ("private-user-555", Granted, 200, "own_user_channel", "private-user"),
+        ("private-user-556", Denied, 403, "not_own_user_channel", "private-user"),
+        ("presence-classroom-101", Granted, 200, "class_member", "presence-classroom"),
+        ("private-class-202", Denied, 403, "not_in_class", "private-class"),
+        ("presence-lesson-7", Denied, 403, "not_in_lesson", "presence-lesson"),
+        ("private-encrypted-user-555", Granted, 200, "own_user_channel", "private-encrypted-user"),
+        ("private-whatever", Denied, 403, "unknown_channel", "unknown"),
+        ("presence-whatever-1", Denied, 403, "unknown_channel", "unknown"),
+        ("dashboard-updates", Public, 400, "public_channel", "dashboard-updates"),
+        ("some-public-name", Public, 400, "public_channel", "public"),
+        ("private-user-5 5", Malformed, 400, "invalid_channel_name", "invalid"),
+        ("p" * 165, Malformed, 400, "invalid_channel_name", "invalid"),
     ],
 )
-def test_decide_answers_each_channel_with_status_reason_and_family(name, status, code, family):
+def test_decide_answers_each_channel_with_a_verdict_reason_and_family(name, verdict, status, code, family):
     outcome = decide(STUDENT, name)
-    assert (outcome.status, outcome.code, outcome.family) == (status, code, family)
-    assert outcome.granted is (status == 200)
+    assert type(outcome) is verdict
+    assert (outcome.code, outcome.family) == (code, family)
+    assert outcome.granted is (verdict is Granted)
     assert outcome.message
+    # The status is the HTTP layer's: a refusal keeps the error it answers with, and errors map it.
+    assert batch_entry(outcome.error if isinstance(outcome, Refused) else {})["status"] == status
+
+
+def test_a_malformed_name_keeps_the_parsers_own_error():
+    outcome = decide(STUDENT, "private-user-5 5")
+    assert isinstance(outcome, Malformed)
+    assert isinstance(outcome.error, InvalidChannel)
+
+
+def test_encryption_off_is_a_configuration_error_not_a_denial():
+    granted = decide(STUDENT, "private-encrypted-user-555")
+    assert isinstance(granted, Granted)
+    off = _without_encryption(granted)
+    assert isinstance(off.error, ConfigurationError)
+    assert (off.code, batch_entry(off.error)["status"]) == ("encryption_not_configured", 503)
 
 
 # ---------------------------------------------------------------------------------- presence & sign-in

@@ -47,7 +47,7 @@ def test_the_deadline_is_the_earlier_of_budget_and_remaining_time_less_the_reser
 def test_no_plan_and_no_call_when_the_time_is_spent():
     with deadlines.invocation(Context(600), deadlines.API_BUDGET_SECONDS):
         assert deadlines.plan() is None
-        with pytest.raises(deadlines.DeadlineExceeded):
+        with pytest.raises(aws.DeadlineExceeded):
             aws.dynamodb()
 
 
@@ -59,9 +59,9 @@ def test_the_client_inside_a_webhook_budget_has_the_webhook_plan():
 
 
 def test_no_attempt_starts_after_the_deadline(monkeypatch):
-    with deadlines.invocation(Context(10_000), 0.0), pytest.raises(deadlines.DeadlineExceeded):
-        deadlines.refuse_when_spent(request=None)
-    deadlines.refuse_when_spent(request=None)  # outside a deadline: allowed
+    with deadlines.invocation(Context(10_000), 0.0), pytest.raises(aws.DeadlineExceeded):
+        aws.refuse_when_spent(request=None)
+    aws.refuse_when_spent(request=None)  # outside a deadline: allowed
 
 
 def test_pusher_timeout_is_the_time_left_capped_by_the_setting():

@@ -74,7 +74,9 @@ def test_a_transaction_conflict_is_retried_after_a_back_off(monkeypatch, sleeps)
     fake = FakeDynamoDB(cancelled("TransactionConflict", "None"), None)
     result = run(fake, [MemberChange(CH, "a", True, 1), MemberChange(CH, "b", True, 1)], sleeps, monkeypatch)
     assert (len(result.applied), result.stale, result.calls) == (2, (), 2)
-    assert sleeps == [0.05]
+    # The stores' one conflict policy (stores._dynamodb.ConflictRetries): 0.02 s, jittered to 0.01-0.02.
+    assert len(sleeps) == 1
+    assert 0.01 <= sleeps[0] <= 0.02
 
 
 def test_conflicts_that_do_not_end_are_a_503(monkeypatch, sleeps):
@@ -82,7 +84,9 @@ def test_conflicts_that_do_not_end_are_a_503(monkeypatch, sleeps):
     with pytest.raises(UpstreamUnavailable) as err:
         run(fake, [MemberChange(CH, "a", True, 1)], sleeps, monkeypatch)
     assert err.value.code == "store_unavailable"
-    assert sleeps == [0.05, 0.1, 0.2]
+    assert len(fake.requests) == 4  # the first try and three retries
+    # Exponential back-off, each pause jittered to between half and all of 0.02 * 2**n s.
+    assert [0.01 * 2**n <= pause <= 0.02 * 2**n for n, pause in enumerate(sleeps)] == [True] * 3
 
 
 @pytest.mark.parametrize(

@@ -3,21 +3,24 @@
 
 One request, in order:
 
-1. **Who** — the bearer token becomes a ``Principal`` (``identity``); 401 otherwise.
+1. **Who** — the bearer token becomes a ``Principal`` (``identity``); ``Unauthorized`` otherwise.
 2. **What** — the body (form-encoded as pusher-js sends it, or JSON) becomes a ``ChannelAuthRequest``:
    ``socket_id`` strictly ``<digits>.<digits>`` (a ``:`` in it could forge another channel's
    signature), one ``channel_name`` or the pusher-js-auth batch ``channel_name[0]``, ``channel_name[1]``,
    … (a JSON list works too), and the presence parameters ``status`` / ``current_activity``.
-3. **May they** — each channel through the declarative policy (``channels``). A public name is a 400
-   (pusher-js never asks for one), a name the policy refuses a 403, an allowed encrypted channel on a
-   server without a master key a 503 (``encryption_not_configured``: a deployment problem, not the
-   caller's, and a 403 would wrongly say the policy refused).
+3. **May they** — each channel through the declarative policy (``channels``), answered by a verdict
+   (``decide``): ``Granted``; ``Malformed`` (not a channel name); ``Public`` (pusher-js never asks for
+   one); ``Denied`` with the policy's reason; ``EncryptionOff`` for an allowed encrypted channel on a
+   server without a master key (``encryption_not_configured``: a deployment problem, not the caller's,
+   so not a denial). Each refusal keeps the error it answers with; ``http`` / ``errors`` give the
+   status.
 4. **Limits and revocations** — one DynamoDB call (``stores.auth_limits.admit``, a
-   ``TransactWriteItems``) counts the request (a batch once), takes or renews the socket's connection
-   lease when anything is granted (429 beyond either limit), and checks with ``ConditionCheck``s that
-   the user is not revoked (``stores.revocations``) for the whole account or for the class or lesson
-   of a granted channel, for a token issued at or before the revocation (403 ``access_revoked``). A
-   request whose every channel was malformed or public is answered without counting.
+   ``TransactWriteItems`` the store composes) counts the request (a batch once), takes or renews the
+   socket's connection lease when anything is granted (``RateLimited`` beyond either limit), remembers
+   the presence infos, and checks with ``ConditionCheck``s that the user is not revoked
+   (``stores.revocations``) for the whole account or for the class or lesson of a granted channel, for
+   a token issued at or before the revocation (``Denied``, ``access_revoked``). A request whose every
+   channel was malformed or public is answered without counting.
 5. **Sign** — every granted channel through ``pusher_gateway`` (the ``pusher`` SDK); presence
    ``channel_data`` is built from the token only, plus the validated presence parameters.
 
@@ -37,7 +40,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Annotated, Any, Final, Literal, Self, cast, get_args
+from typing import Annotated, Any, ClassVar, Final, Literal, Self, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -48,16 +51,19 @@ from .errors import (
     ConfigurationError,
     Forbidden,
     InvalidChannel,
+    RateLimited,
     RealtimeError,
+    Unauthorized,
     ValidationFailed,
+    batch_entry,
     http_status,
+    is_server_fault,
 )
 from .identity import Principal, authenticate, bearer_token
 from .observability import MetricUnit, count, logger, security_event
 from .secrets import PusherCredentials, pusher_credentials
 from .settings import get_settings
 from .stores import auth_limits, revocations
-from .stores import presence as presence_store
 
 __all__ = [
     "MAX_BATCH_CHANNELS",
@@ -66,10 +72,17 @@ __all__ = [
     "AuthAttempt",
     "ChannelAuthBody",
     "ChannelAuthRequest",
-    "ChannelOutcome",
+    "Denied",
+    "EncryptionOff",
+    "Granted",
+    "Malformed",
     "PresenceStatus",
+    "Public",
+    "Refused",
     "UserAuthBody",
+    "Verdict",
     "decide",
+    "limits_clock",
     "parse_channel_auth_request",
     "parse_socket_id",
     "presence_member",
@@ -80,22 +93,15 @@ PresenceStatus = Literal["active", "away", "busy"]
 PRESENCE_STATUSES: Final = frozenset(get_args(PresenceStatus))
 
 MAX_BATCH_CHANNELS = 100
-"""Channels in one batch request; more is a 400 (a page rarely subscribes to more than a dozen)."""
+"""Channels in one batch request; more is refused (a page rarely subscribes to more than a dozen)."""
 
 MAX_CURRENT_ACTIVITY_LENGTH = 100
 MAX_USER_INFO_BYTES = 1024
-# A DynamoDB transaction holds at most 100 items: the limits update, the revocation checks (the whole
-# user, and each class and lesson of the granted channels) and the presence infos.
-MAX_TRANSACTION_ITEMS = 100
 """Pusher's limit on a presence member's ``user_info`` (the UTF-8 bytes of its JSON)."""
 
 _BATCH_KEY = re.compile(r"channel_name\[([0-9]{1,4})\]")
 _PUSHER_USER_ID = re.compile(r"[A-Za-z0-9_\-=@,.;]{1,200}")  # what pusher:signin accepts as user_data.id
 _LOGGED_NAME_LENGTH = 200  # channel names in log entries are cut here (refused ones may be junk)
-
-clock: Callable[[], float] = time.time
-"""The time used for the limits (tests replace it to move between windows and lease buckets)."""
-
 
 # ------------------------------------------------------------------------------------------- requests
 
@@ -151,7 +157,7 @@ def parse_channel_auth_request(body: Mapping[str, Any]) -> ChannelAuthRequest:
     Raises ``BadRequest`` with code ``missing_socket_id`` / ``invalid_socket_id``, ``missing_channel_name``,
     ``invalid_channel_name`` (a name that is not a string), ``malformed_batch`` (``channel_name`` and
     ``channel_name[i]`` together, or a key such as ``channel_name[x]``), ``too_many_channels``; and
-    ``ValidationFailed`` (422) with code ``invalid_status`` or ``invalid_current_activity``.
+    ``ValidationFailed`` with code ``invalid_status`` or ``invalid_current_activity``.
     Channel names are *not* checked here: in a batch each one is answered on its own.
     """
     socket_id = parse_socket_id(body)
@@ -220,62 +226,112 @@ def _presence_parameters(body: Mapping[str, Any]) -> tuple[PresenceStatus, str |
 # ------------------------------------------------------------------------------------------- decisions
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelOutcome:
-    """The answer for one channel: ``status`` 200 (granted), 400, 403 or 503, with a reason ``code``.
+@dataclass(frozen=True)
+class Granted:
+    """The policy lets the caller subscribe: the channel will be signed (``reason`` says which rule)."""
 
-    ``family`` is the metric dimension: the family id, ``unknown`` (a private/presence name no
-    template matches), ``public`` or ``invalid``.
+    name: str
+    family: str
+    channel: Channel
+    reason: str
+    message: str
+    granted: ClassVar[bool] = True
+
+    @property
+    def code(self) -> str:
+        """The policy's reason."""
+        return self.reason
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A channel that will not be signed, with the error that says why (``error``; raised as is for a
+    single channel, its status and code answered per channel in a batch).
+
+    ``family`` is the metric dimension: the family id, ``unknown`` (a private/presence name no template
+    matches), ``public`` or ``invalid``.
     """
 
     name: str
     family: str
-    status: int
-    code: str
-    message: str
+    error: RealtimeError
     channel: Channel | None = None
+    granted: ClassVar[bool] = False
 
     @property
-    def granted(self) -> bool:
-        """True when the channel will be signed."""
-        return self.status == 200
+    def code(self) -> str:
+        """The error's code (the reason of the refusal)."""
+        return self.error.code
 
+    @property
+    def message(self) -> str:
+        """The error's message."""
+        return self.error.message
+
+
+class Malformed(Refused):
+    """The name is not a channel name (``error``: the ``InvalidChannel`` the parser raised)."""
+
+
+class Public(Refused):
+    """A public channel: pusher-js never asks to authorize one (``BadRequest`` ``public_channel``)."""
+
+
+class Denied(Refused):
+    """The policy refuses the caller, or the caller's access to the channel was revoked (``Forbidden``
+    with the reason as code)."""
+
+    @property
+    def reason(self) -> str:
+        """Why the policy refused (``not_in_class``, ``access_revoked`` …)."""
+        return self.error.code
+
+
+class EncryptionOff(Refused):
+    """Allowed, but an end-to-end encrypted channel on a server without a master key
+    (``ConfigurationError`` ``encryption_not_configured``: a deployment problem, not the caller's)."""
+
+
+Verdict = Granted | Malformed | Public | Denied | EncryptionOff
+"""The answer for one channel."""
 
 _PUBLIC_MESSAGE = "Public channels need no authorization: subscribe without calling this endpoint."
 _NO_ENCRYPTION_MESSAGE = "End-to-end encrypted channels are not enabled on this server."
+_REVOKED_MESSAGE = "Your access to this channel was revoked; sign in again to get a new token."
 
 
-def decide(principal: Principal, name: str) -> ChannelOutcome:
+def decide(principal: Principal, name: str) -> Verdict:
     """Whether ``principal`` may subscribe to the channel ``name``, by the policy alone. Never raises."""
     try:
         channel = parse_channel(name)
     except InvalidChannel as exc:
-        return ChannelOutcome(name, "invalid", exc.status, exc.code, exc.message)
+        return Malformed(name, "invalid", exc)
     family = channel.family or ("public" if channel.is_public else "unknown")
     if channel.is_public:
-        return ChannelOutcome(name, family, 400, "public_channel", _PUBLIC_MESSAGE)
+        return Public(name, family, BadRequest(_PUBLIC_MESSAGE, code="public_channel"), channel)
     decision = authorize(principal, channel)
-    status = 200 if decision.allowed else 403
-    return ChannelOutcome(name, family, status, decision.reason, decision.message, channel)
+    if decision.allowed:
+        return Granted(name, family, channel, decision.reason, decision.message)
+    return Denied(name, family, Forbidden(decision.message, code=decision.reason), channel)
 
 
-def _without_encryption(outcome: ChannelOutcome) -> ChannelOutcome:
-    return ChannelOutcome(
-        outcome.name, outcome.family, 503, "encryption_not_configured", _NO_ENCRYPTION_MESSAGE
-    )
+def _without_encryption(verdict: Granted) -> EncryptionOff:
+    error = ConfigurationError(_NO_ENCRYPTION_MESSAGE, code="encryption_not_configured")
+    return EncryptionOff(verdict.name, verdict.family, error, verdict.channel)
 
 
-def _with_encryption_checked(outcomes: list[ChannelOutcome]) -> list[ChannelOutcome]:
-    """``outcomes`` with granted encrypted channels turned into 503s when no master key is configured.
+def _with_encryption_checked(verdicts: list[Verdict]) -> list[Verdict]:
+    """``verdicts`` with granted encrypted channels turned into ``EncryptionOff`` when no master key is
+    configured.
 
     Raises ``ConfigurationError`` as ``_signing_credentials`` does (only when something is granted).
     """
-    if not any(o.granted for o in outcomes):
-        return outcomes
+    if not any(isinstance(v, Granted) for v in verdicts):
+        return verdicts
     if _signing_credentials().encryption_master_key_base64:
-        return outcomes
+        return verdicts
     return [
-        _without_encryption(o) if o.granted and o.channel and o.channel.is_encrypted else o for o in outcomes
+        _without_encryption(v) if isinstance(v, Granted) and v.channel.is_encrypted else v for v in verdicts
     ]
 
 
@@ -346,17 +402,31 @@ def signin_user_data(principal: Principal) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------------- attempts
 
 
+def limits_clock() -> Callable[[], float]:
+    """The clock of the auth limits and of what they write (a Powertools dependency of the auth routes:
+    tests override it through ``app.dependency_overrides`` to move between windows and lease buckets)."""
+    return time.time
+
+
 class AuthAttempt:
     """One auth request: the steps above, with its security log, metrics and latency.
 
     Use it as a context manager around the whole request: a ``RealtimeError`` leaving the block is
     recorded as a denial (4xx) or a failure (5xx) with what is known by then (user, channel, source
-    IP) and re-raised unchanged; the latency is recorded either way.
+    IP) and re-raised unchanged; the latency is recorded either way. ``clock`` (epoch seconds) dates
+    the limits, the revocation checks and the presence items the request writes.
     """
 
-    def __init__(self, endpoint: Literal["channel", "user"], source_ip: str | None) -> None:
+    def __init__(
+        self,
+        endpoint: Literal["channel", "user"],
+        source_ip: str | None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.endpoint = endpoint
         self.source_ip = source_ip
+        self.clock = clock
         self.user_id: str | None = None
         self.channel: str | None = None
         self.family = "signin" if endpoint == "user" else "none"
@@ -373,7 +443,7 @@ class AuthAttempt:
         traceback: TracebackType | None,
     ) -> None:
         if isinstance(exc, RealtimeError):
-            self._refused(exc.code, http_status(exc), self.channel, self.family)
+            self._refused(exc, self.channel, self.family)
         # Without dimensions, so it goes out with the invocation's own metrics (``log_metrics``).
         count("AuthLatency", (time.perf_counter() - self._started) * 1000, MetricUnit.Milliseconds)
 
@@ -382,7 +452,7 @@ class AuthAttempt:
     def authenticate(self, authorization: str | None) -> Principal:
         """The caller of an ``Authorization: Bearer <jwt>`` header value.
 
-        Raises ``Unauthorized`` (401) with the codes of ``identity.bearer_token`` and
+        Raises ``Unauthorized`` with the codes of ``identity.bearer_token`` and
         ``identity.authenticate``; ``ConfigurationError`` / ``UpstreamUnavailable`` as they do.
         """
         principal = authenticate(bearer_token(authorization))
@@ -392,58 +462,55 @@ class AuthAttempt:
     def authorize_channels(self, principal: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
         """Sign the subscriptions ``body`` asks for.
 
-        A single channel answers ``{"auth", "channel_data"?, "shared_secret"?}`` or raises: ``BadRequest``
-        (``public_channel``, ``invalid_channel_name`` and the codes of ``parse_channel_auth_request``),
-        ``ValidationFailed``, ``Forbidden`` (the policy's reason as code), ``ConfigurationError``
-        (``encryption_not_configured``). A batch answers ``{channel: {"status": 200, "data": {...}}
-        | {"status": 4xx/503, "code": ...}}`` and raises only for the request as a whole. Both raise
-        ``RateLimited`` (``rate_limited``, ``too_many_connections``) and ``UpstreamUnavailable``.
+        A single channel answers ``{"auth", "channel_data"?, "shared_secret"?}`` or raises the error of
+        its refusal: ``BadRequest`` (``public_channel``, ``invalid_channel_name`` and the codes of
+        ``parse_channel_auth_request``), ``ValidationFailed``, ``Forbidden`` (the policy's reason as
+        code, or ``access_revoked``), ``ConfigurationError`` (``encryption_not_configured``). A batch
+        answers ``{channel: errors.batch_entry(signed data | error)}`` and raises only for the request
+        as a whole. Both raise ``RateLimited`` (``rate_limited``, ``too_many_connections``) and
+        ``UpstreamUnavailable``.
         """
         request = parse_channel_auth_request(body)
-        outcomes = _with_encryption_checked([decide(principal, name) for name in request.channels])
+        verdicts = _with_encryption_checked([decide(principal, name) for name in request.channels])
+        first = verdicts[0]
         if not request.batch:
-            self.channel, self.family = outcomes[0].name, outcomes[0].family
+            self.channel, self.family = first.name, first.family
+            if isinstance(first, Malformed | Public):
+                raise first.error  # refused without counting
         member = None
-        if any(o.granted and o.channel and o.channel.is_presence for o in outcomes):
+        if any(isinstance(v, Granted) and v.channel.is_presence for v in verdicts):
             member = presence_member(principal, request.status, request.current_activity)
-        if not request.batch and outcomes[0].status == 400:
-            raise _error(outcomes[0])  # malformed or public: refused without counting
-
-        if any(o.status != 400 for o in outcomes):
-            outcomes = self._admit_channels(principal, request, outcomes, member)
+        if not all(isinstance(v, Malformed | Public) for v in verdicts):
+            verdicts = self._admit_channels(principal, request, verdicts, member)
         signed = {
-            o.name: pusher_gateway.authorize_channel(
-                request.socket_id, o.name, member if o.channel and o.channel.is_presence else None
+            v.name: pusher_gateway.authorize_channel(
+                request.socket_id, v.name, member if v.channel.is_presence else None
             )
-            for o in outcomes
-            if o.granted
+            for v in verdicts
+            if isinstance(v, Granted)
         }
-        self._record(outcomes, batch=request.batch)
-
-        if not request.batch:
-            if not outcomes[0].granted:
-                raise _error(outcomes[0])
-            return signed[outcomes[0].name]
-        return {
-            o.name: {"status": 200, "data": signed[o.name]}
-            if o.granted
-            else {"status": o.status, "code": o.code}
-            for o in outcomes
-        }
+        self._record(verdicts, batch=request.batch)
+        if request.batch:
+            return {
+                v.name: batch_entry(v.error if isinstance(v, Refused) else signed[v.name]) for v in verdicts
+            }
+        if isinstance(verdicts[0], Refused):
+            raise verdicts[0].error
+        return signed[verdicts[0].name]
 
     def authenticate_user(self, principal: Principal, body: Mapping[str, Any]) -> dict[str, str]:
         """Sign a pusher-js ``signin()``: ``{"auth", "user_data"}``.
 
         Raises ``BadRequest`` (``missing_socket_id``, ``invalid_socket_id``), ``Forbidden``
-        (``unsupported_user_id``), ``RateLimited``, ``ConfigurationError``, ``UpstreamUnavailable``.
+        (``unsupported_user_id``, ``access_revoked``), ``RateLimited``, ``ConfigurationError``,
+        ``UpstreamUnavailable``.
         """
         socket_id = parse_socket_id(body)
         user_data = signin_user_data(principal)
         _signing_credentials()
         # The sign-in facts (role, classes) let the class watch find this user's class in any channel.
-        facts = [presence_store.signin_facts_put(principal, now=clock)]
         try:
-            self._admit(principal, socket_id, facts, guards=[revocations.USER_SCOPE])
+            self._admit(principal, socket_id, signin=True, scopes=[revocations.USER_SCOPE])
         except auth_limits.Refused as exc:
             raise _revoked() from exc
         signed = pusher_gateway.authenticate_user(socket_id, user_data)
@@ -457,49 +524,50 @@ class AuthAttempt:
         self,
         principal: Principal,
         request: ChannelAuthRequest,
-        outcomes: list[ChannelOutcome],
+        verdicts: list[Verdict],
         member: dict[str, Any] | None,
-    ) -> list[ChannelOutcome]:
+    ) -> list[Verdict]:
         """Count the request, lease the socket, remember presence infos and check revocations: one
-        DynamoDB call. Returns ``outcomes`` with the channels of revoked scopes refused (403
-        ``access_revoked``).
+        DynamoDB call. Returns ``verdicts`` with the channels of revoked scopes denied
+        (``access_revoked``).
 
         A single channel of a revoked scope raises ``Forbidden``. A batch mixing revoked and other
         channels costs a second call (the first one was cancelled, so nothing was counted): the only
         case with two. Raises ``RateLimited`` and ``UpstreamUnavailable`` as ``auth_limits.admit``.
         """
         for _ in range(2):
-            granted = [o for o in outcomes if o.granted]
+            granted = [v for v in verdicts if isinstance(v, Granted)]
             # The user_info signed into presence channels is kept for the members read API, written
             # in the same DynamoDB call as the limits (and not at all when a limit refuses).
             infos = [
-                presence_store.member_info_put(o.name, principal.user_id, member["user_info"], now=clock)
-                for o in granted
-                if member is not None and o.channel and o.channel.is_presence
+                auth_limits.MemberInfo(v.name, principal.user_id, member["user_info"])
+                for v in granted
+                if member is not None and v.channel.is_presence
             ]
-            scopes = [revocations.USER_SCOPE, *(scope for o in granted if (scope := _scope_of(o)))]
-            scopes = list(dict.fromkeys(scopes))[: MAX_TRANSACTION_ITEMS - 1]
-            infos = infos[: MAX_TRANSACTION_ITEMS - 1 - len(scopes)]
+            scopes = [revocations.USER_SCOPE, *(scope for v in granted if (scope := _scope_of(v)))]
             socket_id = request.socket_id if granted else None
             try:
-                self._admit(principal, socket_id, infos, guards=scopes)
-                return outcomes
+                self._admit(principal, socket_id, member_infos=infos, scopes=scopes)
+                return verdicts
             except auth_limits.Refused as exc:
-                revoked = {scopes[i] for i in exc.guards}
-                if not request.batch or revocations.USER_SCOPE in revoked:
+                if not request.batch or revocations.USER_SCOPE in exc.scopes:
                     raise _revoked() from exc
-                outcomes = [_as_revoked(o) if o.granted and _scope_of(o) in revoked else o for o in outcomes]
-                if not any(o.granted for o in outcomes):
-                    return outcomes  # refused without counting, as a cancelled transaction is
+                verdicts = [
+                    _as_revoked(v) if isinstance(v, Granted) and _scope_of(v) in exc.scopes else v
+                    for v in verdicts
+                ]
+                if not any(isinstance(v, Granted) for v in verdicts):
+                    return verdicts  # refused without counting, as a cancelled transaction is
         raise _revoked()  # pragma: no cover - a scope revoked between the two calls
 
     def _admit(
         self,
         principal: Principal,
         socket_id: str | None,
-        with_items: Sequence[Any] = (),
         *,
-        guards: Sequence[str] = (),
+        member_infos: Sequence[auth_limits.MemberInfo] = (),
+        signin: bool = False,
+        scopes: Sequence[str] = (),
     ) -> auth_limits.Admission:
         s = get_settings()
         return auth_limits.admit(
@@ -508,71 +576,63 @@ class AuthAttempt:
             limit=s.auth_rate_limit_per_minute,
             cap=s.max_connections_per_user,
             lease_seconds=s.connection_lease_seconds,
-            clock=clock,
-            with_items=with_items,
-            guards=revocations.condition_checks(principal.user_id, guards, principal.issued_at, now=clock),
+            clock=self.clock,
+            member_infos=member_infos,
+            signin=principal if signin else None,
+            scopes=scopes,
+            issued_at=principal.issued_at,
         )
 
-    def _record(self, outcomes: list[ChannelOutcome], *, batch: bool) -> None:
+    def _record(self, verdicts: list[Verdict], *, batch: bool) -> None:
         """Count grants; record each refusal of a batch (a single refusal is raised and recorded on exit)."""
-        granted = Counter(o.family for o in outcomes if o.granted)
+        granted = Counter(v.family for v in verdicts if isinstance(v, Granted))
         for family, n in granted.items():
             count("AuthGranted", n, family=family)
         if granted:
             logger.debug(
                 "channels authorized",
-                extra={"user_id": self.user_id, "channels": [_cut(o.name) for o in outcomes if o.granted]},
+                extra={"user_id": self.user_id, "channels": [_cut(v.name) for v in verdicts if v.granted]},
             )
         if batch:
-            for o in outcomes:
-                if not o.granted:
-                    self._refused(o.code, o.status, o.name, o.family)
+            for v in verdicts:
+                if isinstance(v, Refused):
+                    self._refused(v.error, v.name, v.family)
 
-    def _refused(self, reason: str, status: int, channel: str | None, family: str) -> None:
+    def _refused(self, error: RealtimeError, channel: str | None, family: str) -> None:
+        reason = error.code
         fields = {
             "endpoint": self.endpoint,
-            "status": status,
+            "status": http_status(error),
             "user_id": self.user_id,
             "channel": _cut(channel) if channel else None,
             "family": family,
             "source_ip": self.source_ip,
         }
-        if status >= 500:
+        if is_server_fault(error):
             logger.error("auth failed", extra={"reason": reason, **fields})
             count("AuthError", reason=reason, endpoint=self.endpoint)
             return
-        level = "warning" if status in (401, 403, 429) or reason == "invalid_socket_id" else "info"
-        security_event("auth_denied", reason=reason, level=level, **fields)
+        # Credentials, policy and limits refusals are warnings (someone may be probing); so is a
+        # socket id that could forge another channel's signature.
+        probing = isinstance(error, Unauthorized | Forbidden | RateLimited) or reason == "invalid_socket_id"
+        security_event("auth_denied", reason=reason, level="warning" if probing else "info", **fields)
         count("AuthDenied", reason=reason, family=family)
-
-
-_REVOKED_MESSAGE = "Your access to this channel was revoked; sign in again to get a new token."
 
 
 def _revoked() -> Forbidden:
     return Forbidden(_REVOKED_MESSAGE, code="access_revoked")
 
 
-def _scope_of(outcome: ChannelOutcome) -> str | None:
+def _scope_of(verdict: Granted) -> str | None:
     """The revocation scope of a channel other than the whole user: its class or its lesson."""
-    params = outcome.channel.params if outcome.channel else {}
+    params = verdict.channel.params
     if "class_id" in params or "lesson_id" in params:
         return revocations.scope_key(params.get("class_id"), params.get("lesson_id"))
     return None
 
 
-def _as_revoked(outcome: ChannelOutcome) -> ChannelOutcome:
-    return ChannelOutcome(outcome.name, outcome.family, 403, "access_revoked", _REVOKED_MESSAGE)
-
-
-def _error(outcome: ChannelOutcome) -> RealtimeError:
-    if outcome.status == 403:
-        return Forbidden(outcome.message, code=outcome.code)
-    if outcome.status == 503:
-        return ConfigurationError(outcome.message, code=outcome.code)
-    if outcome.code == "invalid_channel_name":
-        return InvalidChannel(outcome.message)
-    return BadRequest(outcome.message, code=outcome.code)
+def _as_revoked(verdict: Granted) -> Denied:
+    return Denied(verdict.name, verdict.family, _revoked(), verdict.channel)
 
 
 def _cut(name: str) -> str:

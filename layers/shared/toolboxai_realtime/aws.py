@@ -2,26 +2,50 @@
 
 Each factory returns, per call, the client whose botocore ``Config`` fits the invocation's time left
 (``deadlines.plan``: connect/read timeouts and ``total_max_attempts``), with a ``before-send`` hook that
-refuses any attempt once the deadline has passed (``deadlines.DeadlineExceeded``, a ``BotoCoreError``).
+refuses any attempt once the deadline has passed (``DeadlineExceeded``, a ``BotoCoreError``).
 There are at most ``len(deadlines.PLANS)`` clients per service. ``AWS_ENDPOINT_URL`` (honoured by boto3
 itself) points every client at moto locally.
+
+Only this module and ``stores`` import boto3 or botocore (``tests/unit/test_architecture.py``): the
+calls other modules need (the legacy fan-out's ``Invoke`` and ``PostToConnection``) are here too, and
+answer in our terms.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
-from .deadlines import PLANS, AttemptPlan, DeadlineExceeded, plan, refuse_when_spent
+from .deadlines import PLANS, AttemptPlan, plan, remaining
+from .observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
+
+
+class DeadlineExceeded(BotoCoreError):
+    """An AWS call was not attempted because the invocation's deadline has passed (or is too near).
+
+    A ``BotoCoreError``, so the stores map it like any other unanswered call (503 with
+    ``Retry-After``), and botocore does not retry it.
+    """
+
+    fmt = "Not attempted: the invocation's time budget is spent."
+
+
+def refuse_when_spent(**_: Any) -> None:
+    """botocore ``before-send`` hook: no attempt (first or retry) starts once the deadline has passed."""
+    left = remaining()
+    if left is not None and left <= 0:
+        raise DeadlineExceeded()
 
 
 def _current_plan() -> AttemptPlan:
@@ -50,7 +74,7 @@ def _client(service: str, endpoint_url: str | None, attempt_plan: AttemptPlan, p
 def dynamodb() -> DynamoDBClient:
     """The low-level DynamoDB client shared by every store (and Powertools' idempotency layer).
 
-    Raises ``deadlines.DeadlineExceeded`` (a ``BotoCoreError``) when the deadline leaves no time for a call.
+    Raises ``DeadlineExceeded`` (a ``BotoCoreError``) when the deadline leaves no time for a call.
     """
     client: DynamoDBClient = _client("dynamodb", None, _current_plan(), 10)
     return client
@@ -74,6 +98,48 @@ def management_api(endpoint: str, pool: int = 32) -> ApiGatewayManagementApiClie
         "apigatewaymanagementapi", endpoint, _current_plan(), pool
     )
     return client
+
+
+def invoke_async(function: str, payload: bytes) -> str | None:
+    """One asynchronous ``Invoke`` (``InvocationType=Event``) of ``function``; never raises.
+
+    Returns ``None`` when Lambda accepted it, else what failed (the botocore error type, logged).
+    """
+    try:
+        lambda_client().invoke(FunctionName=function, InvocationType="Event", Payload=payload)
+    except (ClientError, BotoCoreError) as exc:
+        logger.error("lambda invoke failed", extra={"error_type": type(exc).__name__})
+        return type(exc).__name__
+    return None
+
+
+PostOutcome = Literal["sent", "gone", "failed"]
+
+
+def connection_poster(endpoint: str, pool: int = 32) -> Callable[[str, bytes], PostOutcome]:
+    """A function that posts one frame to a connection of the WebSocket API at ``endpoint``
+    (``PostToConnection``) and says how it went: ``sent``, ``gone`` (``GoneException``, HTTP 410: the
+    client left) or ``failed`` (logged); it never raises. Safe to call from ``pool`` threads at once.
+
+    Raises ``DeadlineExceeded`` when the deadline leaves no time to build the client.
+    """
+    client = management_api(endpoint, pool)
+
+    def post(connection_id: str, payload: bytes) -> PostOutcome:
+        try:
+            client.post_to_connection(ConnectionId=connection_id, Data=payload)
+        except ClientError as exc:
+            error_code = exc.response.get("Error", {}).get("Code")
+            if error_code == "GoneException":
+                return "gone"
+            logger.warning("post to connection failed", extra={"error_code": error_code})
+            return "failed"
+        except BotoCoreError as exc:
+            logger.warning("post to connection failed", extra={"error_type": type(exc).__name__})
+            return "failed"
+        return "sent"
+
+    return post
 
 
 def clear_clients() -> None:

@@ -9,12 +9,13 @@ read it:
 - AWS (DynamoDB, Secrets Manager, Lambda, the Management API): ``toolboxai_realtime.aws`` picks, per
   call, the client whose botocore ``Config`` (connect timeout, read timeout, ``total_max_attempts`` in
   standard retry mode) has a worst case that fits the time left (``AttemptPlan.worst_case_seconds``),
-  and a ``before-send`` hook refuses any attempt (retries included) once the deadline has passed;
+  and a ``before-send`` hook refuses any attempt (retries included) once the deadline has passed
+  (``aws.DeadlineExceeded``: botocore lives in ``aws`` and ``stores`` only);
 - Pusher's HTTP API: the SDK client's per-request timeout is the time left, capped by
   ``PUSHER_TIMEOUT_SECONDS`` (the SDK makes one attempt, no retries).
 
 So a stalled dependency costs at most the budget, and the caller gets our own JSON 503 with
-``Retry-After`` (``store_unavailable``, ``pusher_timeout``) instead of a killed function and API
+``Retry-After`` (the stores' and ``pusher_timeout``) instead of a killed function and API
 Gateway's bare 503. Outside an invocation deadline (tests, tools) the largest plan applies.
 """
 
@@ -28,8 +29,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Protocol, TypeVar
-
-from botocore.exceptions import BotoCoreError
 
 API_BUDGET_SECONDS = 6.0
 """HTTP API routes: the functions time out at 10 s (template.yaml); 6 s leaves room to answer."""
@@ -72,16 +71,6 @@ PLANS: tuple[AttemptPlan, ...] = (
 """From the largest to the smallest; DynamoDB answers in milliseconds, so even the last one is generous."""
 
 _deadline: ContextVar[float | None] = ContextVar("toolboxai_realtime_deadline", default=None)
-
-
-class DeadlineExceeded(BotoCoreError):
-    """An AWS call was not attempted because the invocation's deadline has passed (or is too near).
-
-    A ``BotoCoreError``, so the stores map it like any other unanswered call (503 ``store_unavailable``
-    with ``Retry-After``), and botocore does not retry it.
-    """
-
-    fmt = "Not attempted: the invocation's time budget is spent."
 
 
 @contextmanager
@@ -143,10 +132,3 @@ def call_timeout(cap_seconds: float, floor_seconds: float = 0.1) -> float:
     if left is None:
         return cap_seconds
     return max(floor_seconds, min(cap_seconds, int(left * 4) / 4))
-
-
-def refuse_when_spent(**_: Any) -> None:
-    """botocore ``before-send`` hook: no attempt (first or retry) starts once the deadline has passed."""
-    left = remaining()
-    if left is not None and left <= 0:
-        raise DeadlineExceeded()

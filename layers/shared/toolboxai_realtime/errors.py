@@ -7,6 +7,7 @@ nothing else builds error responses, and no response ever carries ``str(exc)`` o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 
@@ -195,3 +196,16 @@ def http_status(exc: RealtimeError) -> int:
     if isinstance(exc, UpstreamUnavailable):
         return exc.http_status
     return exc.status
+
+
+def is_server_fault(exc: RealtimeError) -> bool:
+    """Whether ``exc`` is our (or a dependency's) failure rather than the caller's: a 5xx."""
+    return http_status(exc) >= 500
+
+
+def batch_entry(answer: Mapping[str, Any] | RealtimeError) -> dict[str, Any]:
+    """One channel's answer in a pusher-js-auth batch response: ``{"status": 200, "data": answer}`` for a
+    signed channel, ``{"status": <the error's status>, "code": <its code>}`` for a refused one."""
+    if isinstance(answer, RealtimeError):
+        return {"status": http_status(answer), "code": answer.code}
+    return {"status": 200, "data": answer}

@@ -14,9 +14,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import Any
 
 from . import aws
 from .errors import RealtimeError
@@ -24,9 +22,6 @@ from .legacy_ws import frame
 from .observability import count, logger
 from .settings import get_settings
 from .stores import connections
-
-if TYPE_CHECKING:
-    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
 MAX_WORKERS = 32
 LEGACY_CHANNEL = "content-generation"
@@ -49,28 +44,12 @@ def hand_off(channels: list[str], event_name: str, data_json: str) -> bool:
     if LEGACY_CHANNEL not in channels or not function:
         return False
     payload = f'{{"channels":{json.dumps(channels)},"event":{json.dumps(event_name)},"data":{data_json}}}'
-    try:
-        aws.lambda_client().invoke(FunctionName=function, InvocationType="Event", Payload=payload.encode())
-    except (ClientError, BotoCoreError) as exc:
-        logger.error("legacy fan-out hand-off failed", extra={"error_type": type(exc).__name__})
+    failure = aws.invoke_async(function, payload.encode())
+    if failure is not None:
+        logger.error("legacy fan-out hand-off failed", extra={"error_type": failure})
         count("LegacyFanOutFailures")
         return False
     return True
-
-
-def _post(client: ApiGatewayManagementApiClient, connection_id: str, payload: bytes) -> str:
-    try:
-        client.post_to_connection(ConnectionId=connection_id, Data=payload)
-    except ClientError as exc:
-        error_code = exc.response.get("Error", {}).get("Code")
-        if error_code == "GoneException":
-            return "gone"
-        logger.warning("post to connection failed", extra={"error_code": error_code})
-        return "failed"
-    except BotoCoreError as exc:
-        logger.warning("post to connection failed", extra={"error_type": type(exc).__name__})
-        return "failed"
-    return "sent"
 
 
 def fan_out(channels: list[str], event_name: str, data: Any, max_workers: int = MAX_WORKERS) -> FanOutResult:
@@ -83,16 +62,16 @@ def fan_out(channels: list[str], event_name: str, data: Any, max_workers: int = 
         targets = [c.connection_id for c in connections.live() if c.wants(data)]
         if not targets:
             return FanOutResult()
-        client = aws.management_api(endpoint, MAX_WORKERS)
+        post = aws.connection_poster(endpoint, MAX_WORKERS)
         payload = frame(event_name, data)
         with ThreadPoolExecutor(max_workers=min(max_workers, len(targets))) as pool:
             # Each post runs in a copy of this context: the invocation's deadline holds in the workers.
-            futures = [pool.submit(copy_context().run, _post, client, cid, payload) for cid in targets]
+            futures = [pool.submit(copy_context().run, post, cid, payload) for cid in targets]
             outcomes = [future.result() for future in futures]
         gone = [cid for cid, outcome in zip(targets, outcomes, strict=True) if outcome == "gone"]
         if gone:
             connections.remove_many(gone)
-    except (RealtimeError, BotoCoreError) as exc:  # BotoCoreError: no time left for a client
+    except (RealtimeError, aws.DeadlineExceeded) as exc:  # no time left to build the client
         logger.error("legacy fan-out failed", extra={"code": getattr(exc, "code", type(exc).__name__)})
         count("LegacyFanOutFailures")
         return FanOutResult(failed=1)

@@ -104,7 +104,7 @@ def read(
     ``after`` that is not an event id or a ``limit`` outside 1-100; ``NotFound`` (404,
     ``history_not_kept``) for a channel whose family keeps no history; ``Gone`` (410,
     ``history_expired``) for an ``after`` older than ``HISTORY_RETENTION``; ``UpstreamUnavailable``
-    (503, ``store_unavailable``).
+    (503) when the history store fails.
     """
     return _read(parse_channel(channel), after, limit, clock)
 

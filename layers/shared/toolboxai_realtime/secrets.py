@@ -44,7 +44,7 @@ def _fetch(name: str) -> str:
     ``secrets_unavailable``) when Secrets Manager does not answer within the deadline."""
     try:
         value = _provider(deadlines.plan()).get(name, max_age=_MAX_AGE)
-    except (GetParameterError, deadlines.DeadlineExceeded) as exc:
+    except (GetParameterError, aws.DeadlineExceeded) as exc:
         raise UpstreamUnavailable(
             "The server's secrets could not be read; try again shortly.", code="secrets_unavailable"
         ) from exc

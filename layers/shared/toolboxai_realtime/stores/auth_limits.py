@@ -28,41 +28,61 @@ stops one token from opening sockets without limit; it is not an exact count of 
 One call per request, always: the outcome (allowed; over the request limit; over the connection cap)
 is read from the item the call returns (``ALL_NEW`` on success, ``ALL_OLD`` with the condition
 failure). When the request also has items to write with it (the ``user_info`` a presence
-subscription signed, for the members read API; a sign-in's facts) or guards to check (the revocation
-``ConditionCheck``s of ``stores.revocations``: the auth endpoints always pass them), the update, the
-guards and those puts go in one ``TransactWriteItems`` instead: still one call, and nothing is written
+subscription signed, for the members read API; a sign-in's facts: ``stores.presence`` builds them) or
+guards to check (the revocation ``ConditionCheck``s of ``stores.revocations``: the auth endpoints always
+ask for them), this module composes the update, the guards and those puts into one
+``TransactWriteItems`` instead: still one call, and nothing is written
 when a limit or a guard refuses. DynamoDB's ``CancellationReasons`` (one per item, in order) say which:
 a failed guard is ``Refused``, a failed update the rate limit or the connection cap (read from the
 update's ``ALL_OLD`` item). Only a ``TransactionConflict`` (another request of the same user in flight)
-is retried, at most twice.
+is retried (``stores._dynamodb.ConflictRetries``).
 """
 
 from __future__ import annotations
 
 import math
-import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..aws import dynamodb
-from ..errors import RateLimited, UpstreamUnavailable
-from ..observability import logger
+from ..errors import RateLimited
 from ..settings import get_settings
+from . import presence, revocations
+from ._dynamodb import (
+    CONDITION_FAILED,
+    CONDITION_FAILED_REASON,
+    CONFLICT_CODES,
+    TRANSACTION_CANCELLED,
+    ConflictRetries,
+    Refusal,
+    StoreUnavailable,
+    attributes,
+    guarded,
+    plain,
+)
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+    from ..identity import Principal
 
-__all__ = ["RATE_WINDOW_SECONDS", "Admission", "Refused", "admit", "item_key"]
+__all__ = [
+    "MAX_TRANSACTION_ITEMS",
+    "RATE_WINDOW_SECONDS",
+    "Admission",
+    "MemberInfo",
+    "Refused",
+    "admit",
+    "item_key",
+]
 
 RATE_WINDOW_SECONDS = 60
 """The request limit is per fixed minute (``AUTH_RATE_LIMIT_PER_MINUTE``)."""
 
-_CONFLICT_RETRIES = 2
-_CONFLICTS = {"TransactionConflict", "TransactionConflictException"}
+MAX_TRANSACTION_ITEMS = 100
+"""DynamoDB's limit on one ``TransactWriteItems``: the limits update, the revocation checks (the whole
+user, and each class and lesson of the granted channels) and the presence infos."""
+
 _MAX_STALE_COUNTERS = 32  # keeps the expression small for long leases; the TTL collects the rest
 
 
@@ -82,12 +102,23 @@ class Admission:
     cap: int
 
 
-class Refused(Exception):
-    """Guards of the transaction failed (``guards`` indexes): nothing was counted or written."""
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    """The ``user_info`` signed into a presence subscription of ``channel``, to remember for the members
+    read API (``stores.presence.member_info_put``)."""
 
-    def __init__(self, guards: tuple[int, ...]) -> None:
-        super().__init__(f"guards {guards} failed")
-        self.guards = guards
+    channel: str
+    user_id: str
+    user_info: Mapping[str, Any]
+
+
+class Refused(Exception):
+    """The user is revoked for ``scopes`` (the revocation checks that failed): nothing was counted or
+    written."""
+
+    def __init__(self, scopes: tuple[str, ...]) -> None:
+        super().__init__(f"revoked for {scopes}")
+        self.scopes = scopes
 
 
 def item_key(user_id: str) -> str:
@@ -103,25 +134,29 @@ def admit(
     cap: int,
     lease_seconds: int,
     clock: Callable[[], float] = time.time,
-    with_items: Sequence[TransactWriteItemTypeDef] = (),
-    guards: Sequence[TransactWriteItemTypeDef] = (),
+    member_infos: Sequence[MemberInfo] = (),
+    signin: Principal | None = None,
+    scopes: Sequence[str] = (),
+    issued_at: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Admission:
     """Count one auth request of ``user_id`` and, when ``socket_id`` is given, take or renew its lease.
 
-    Exactly one DynamoDB ``UpdateItem`` (or, with ``with_items``, one ``TransactWriteItems`` holding the
-    update and those items, all written or none). Pass ``socket_id=None`` for a request that authorizes
-    nothing (it still counts toward the request limit, but holds no lease).
+    Exactly one DynamoDB call: an ``UpdateItem``, or, when there is anything to write or check with it,
+    one ``TransactWriteItems`` holding the update, a revocation ``ConditionCheck`` per scope in
+    ``scopes`` (``stores.revocations.condition_checks`` for a token issued at ``issued_at``), the
+    ``member_infos`` and the sign-in facts of ``signin`` (``stores.presence``): all written or none.
+    Scopes beyond the transaction's 100 actions are not checked, and infos beyond them not remembered.
+    Pass ``socket_id=None`` for a request that authorizes nothing (it still counts toward the request
+    limit, but holds no lease).
 
     Raises ``RateLimited`` with code ``rate_limited`` (``Retry-After``: seconds to the next minute) when
     the user has used up ``limit`` requests of this minute, or with code ``too_many_connections``
     (``Retry-After``: seconds to the next lease bucket) when ``socket_id`` is new and ``cap`` sockets
-    already hold leases; nothing is counted or leased in either case.
-
-    ``guards`` are ``ConditionCheck`` entries (``stores.revocations.condition_checks``) that go in the
-    same transaction, right after the update: when one fails nothing is written and ``Refused`` is
-    raised with the indexes of the failed guards (checked before the limits: a revoked user learns
-    that, not a rate limit). Raises ``UpstreamUnavailable``
-    (code ``store_unavailable``) when DynamoDB does not answer or refuses the call.
+    already hold leases; nothing is counted or leased in either case. Raises ``Refused`` with the
+    revoked scopes when a revocation check fails (checked before the limits: a revoked user learns
+    that, not a rate limit), and ``UpstreamUnavailable`` (503) when DynamoDB does not answer, refuses
+    the call or keeps reporting conflicts.
     """
     now = clock()
     window = int(now // RATE_WINDOW_SECONDS)
@@ -129,82 +164,90 @@ def admit(
     rate_resets_in = max(1, math.ceil((window + 1) * RATE_WINDOW_SECONDS - now))
     lease_resets_in = max(1, math.ceil((bucket + 1) * lease_seconds - now))
     counter = f"r{window}"
-    current = f"s{bucket}"
+    update = _update(user_id, socket_id, counter, window, bucket, limit, cap, lease_seconds)
+    checked = list(dict.fromkeys(scopes))[: MAX_TRANSACTION_ITEMS - 1]
+    guards = revocations.condition_checks(user_id, checked, issued_at, now=clock)
+    writes: list[Any] = [presence.signin_facts_put(signin, now=clock)] if signin is not None else []
+    writes += [presence.member_info_put(i.channel, i.user_id, i.user_info, now=clock) for i in member_infos]
+    writes = writes[: MAX_TRANSACTION_ITEMS - 1 - len(guards)]
 
+    retries = ConflictRetries("rate-limit", sleep)
+    while True:
+        try:
+            with guarded(
+                "rate-limit", "admit", expect={CONDITION_FAILED, TRANSACTION_CANCELLED, *CONFLICT_CODES}
+            ):
+                if guards or writes:
+                    actions: list[Any] = [{"Update": update}, *guards, *writes]
+                    dynamodb().transact_write_items(TransactItems=actions)
+                    return Admission(None, limit, rate_resets_in, None, cap)
+                result = dynamodb().update_item(**update, ReturnValues="ALL_NEW")
+            break
+        except Refusal as refusal:
+            reasons = refusal.codes()
+            revoked = tuple(
+                scope
+                for scope, reason in zip(checked, reasons[1 : 1 + len(guards)], strict=False)
+                if reason == CONDITION_FAILED_REASON
+            )
+            if revoked:
+                raise Refused(revoked) from refusal
+            if CONFLICT_CODES.intersection([refusal.code, *reasons]):
+                retries.pause(refusal)
+                continue
+            old = refusal.reasons[0].item if refusal.reasons else refusal.item
+            if refusal.code == CONDITION_FAILED or reasons[:1] == [CONDITION_FAILED_REASON]:
+                raise _refusal(old, counter, limit, cap, rate_resets_in, lease_resets_in) from refusal
+            raise StoreUnavailable("rate-limit") from refusal
+
+    item = plain(result.get("Attributes", {}))
+    return Admission(
+        requests=item.get(counter, 0),
+        limit=limit,
+        resets_in=rate_resets_in,
+        connections=len(item.get(f"s{bucket}", ())) if socket_id is not None else None,
+        cap=cap,
+    )
+
+
+def _update(
+    user_id: str,
+    socket_id: str | None,
+    counter: str,
+    window: int,
+    bucket: int,
+    limit: int,
+    cap: int,
+    lease_seconds: int,
+) -> dict[str, Any]:
+    """The conditional ``Update`` of the user's limits item (the module docstring says how it works)."""
+    current = f"s{bucket}"
     names = {"#r": counter, "#exp": "expires_at"}
-    values: dict[str, AttributeValueTypeDef] = {
-        ":one": {"N": "1"},
-        ":limit": {"N": str(limit)},
+    values: dict[str, Any] = {
+        ":one": 1,
+        ":limit": limit,
         # The item matters until the later of: the end of this minute, the end of the next bucket.
-        ":exp": {"N": str(max((window + 1) * RATE_WINDOW_SECONDS, (bucket + 2) * lease_seconds))},
+        ":exp": max((window + 1) * RATE_WINDOW_SECONDS, (bucket + 2) * lease_seconds),
     }
     adds = ["#r :one"]
     condition = "(attribute_not_exists(#r) OR #r < :limit)"
     if socket_id is not None:
         names |= {"#cur": current, "#next": f"s{bucket + 1}"}
-        values |= {":sids": {"SS": [socket_id]}, ":sid": {"S": socket_id}, ":cap": {"N": str(cap)}}
+        values |= {":sids": {socket_id}, ":sid": socket_id, ":cap": cap}
         adds.append("#cur :sids, #next :sids")
         condition += " AND (attribute_not_exists(#cur) OR size(#cur) < :cap OR contains(#cur, :sid))"
     stale = _stale_names(window, bucket, lease_seconds)
     stale_refs = [f"#x{i}" for i in range(len(stale))]
     names |= dict(zip(stale_refs, stale, strict=True))
-
-    update: dict[str, Any] = {
+    return {
         "TableName": get_settings().rate_limit_table,
-        "Key": {"pk": {"S": item_key(user_id)}},
+        "Key": attributes({"pk": item_key(user_id)}),
         "UpdateExpression": f"ADD {', '.join(adds)} SET #exp = :exp REMOVE {', '.join(stale_refs)}",
         "ConditionExpression": condition,
         "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
+        "ExpressionAttributeValues": attributes(values),
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
-    for attempt in range(_CONFLICT_RETRIES + 1):
-        try:
-            if with_items or guards:
-                transaction: list[Any] = [{"Update": update}, *guards, *with_items]
-                dynamodb().transact_write_items(TransactItems=transaction)
-                return Admission(None, limit, rate_resets_in, None, cap)
-            result = dynamodb().update_item(**update, ReturnValues="ALL_NEW")
-            break
-        except ClientError as exc:
-            error = exc.response.get("Error", {}).get("Code")
-            old_item = exc.response.get("Item")
-            reasons = exc.response.get("CancellationReasons") or []
-            if error == "TransactionCanceledException" and reasons:
-                failed_guards = tuple(
-                    i
-                    for i, reason in enumerate(reasons[1 : 1 + len(guards)])
-                    if reason.get("Code") == "ConditionalCheckFailed"
-                )
-                if failed_guards:
-                    raise Refused(failed_guards) from exc
-                error = reasons[0].get("Code") or error
-                old_item = reasons[0].get("Item")
-                if any(r.get("Code") == "TransactionConflict" for r in reasons):
-                    error = "TransactionConflict"
-            if error in {"ConditionalCheckFailedException", "ConditionalCheckFailed"}:
-                raise _refusal(old_item, counter, limit, cap, rate_resets_in, lease_resets_in) from exc
-            if error in _CONFLICTS and attempt < _CONFLICT_RETRIES:
-                time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))  # noqa: S311 - jitter, not crypto
-                continue
-            logger.error("auth-limits store failed", extra={"error_code": error})
-            raise UpstreamUnavailable(
-                "The rate-limit store is unavailable.", code="store_unavailable"
-            ) from exc
-        except BotoCoreError as exc:
-            logger.error("auth-limits store unreachable", extra={"error_type": type(exc).__name__})
-            raise UpstreamUnavailable(
-                "The rate-limit store is unavailable.", code="store_unavailable"
-            ) from exc
-
-    item = result.get("Attributes", {})
-    return Admission(
-        requests=_number(item.get(counter)),
-        limit=limit,
-        resets_in=rate_resets_in,
-        connections=len(item.get(current, {}).get("SS", [])) if socket_id is not None else None,
-        cap=cap,
-    )
 
 
 def _stale_names(window: int, bucket: int, lease_seconds: int) -> list[str]:
@@ -222,12 +265,6 @@ def _stale_names(window: int, bucket: int, lease_seconds: int) -> list[str]:
     return [*counters, f"s{bucket - 1}", f"s{bucket - 2}"]
 
 
-def _number(value: Any) -> int:
-    if isinstance(value, dict) and "N" in value:
-        return int(value["N"])
-    return 0
-
-
 def _refusal(
     item: Any, counter: str, limit: int, cap: int, rate_resets_in: int, lease_resets_in: int
 ) -> RateLimited:
@@ -235,7 +272,7 @@ def _refusal(
     old = item if isinstance(item, dict) else {}
     # No item in the answer should not happen (a missing item passes both halves); reading it as
     # rate-limited is the conservative choice.
-    if not old or _number(old.get(counter)) >= limit:
+    if not old or int(old.get(counter, 0)) >= limit:
         return RateLimited(
             f"At most {limit} auth requests per minute; retry in {rate_resets_in} s.",
             code="rate_limited",

@@ -11,12 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..aws import dynamodb
-from ..errors import UpstreamUnavailable
-from ..observability import logger
 from ..settings import get_settings
+from ._dynamodb import attributes, guarded, plain
 
 MAX_CONNECTION_SECONDS = 2 * 3600  # API Gateway's limit on one WebSocket connection
 
@@ -39,35 +36,26 @@ def _table() -> str:
     return get_settings().connections_table
 
 
-def _unavailable(exc: Exception) -> UpstreamUnavailable:
-    logger.error("connections store failed", extra={"error_type": type(exc).__name__})
-    return UpstreamUnavailable("The connection store is unavailable.", code="store_unavailable")
-
-
 def add(conn: Connection, now: float | None = None) -> None:
     """Record a connection. Raises ``UpstreamUnavailable``."""
     at = int(time.time() if now is None else now)
-    item = {
-        "connection_id": {"S": conn.connection_id},
-        "connected_at": {"N": str(at)},
-        "expires_at": {"N": str(at + MAX_CONNECTION_SECONDS)},
-    }
-    if conn.content_id is not None:
-        item["content_id"] = {"S": conn.content_id}
-    if conn.user_id is not None:
-        item["user_id"] = {"S": conn.user_id}
-    try:
+    item = attributes(
+        {
+            "connection_id": conn.connection_id,
+            "connected_at": at,
+            "expires_at": at + MAX_CONNECTION_SECONDS,
+            "content_id": conn.content_id,
+            "user_id": conn.user_id,
+        }
+    )
+    with guarded("connection", "add"):
         dynamodb().put_item(TableName=_table(), Item=item)
-    except (ClientError, BotoCoreError) as exc:
-        raise _unavailable(exc) from exc
 
 
 def remove(connection_id: str) -> None:
     """Forget a connection (idempotent). Raises ``UpstreamUnavailable``."""
-    try:
-        dynamodb().delete_item(TableName=_table(), Key={"connection_id": {"S": connection_id}})
-    except (ClientError, BotoCoreError) as exc:
-        raise _unavailable(exc) from exc
+    with guarded("connection", "remove"):
+        dynamodb().delete_item(TableName=_table(), Key=attributes({"connection_id": connection_id}))
 
 
 def live(now: float | None = None) -> Iterator[Connection]:
@@ -76,19 +64,18 @@ def live(now: float | None = None) -> Iterator[Connection]:
     kwargs = {
         "TableName": _table(),
         "FilterExpression": "expires_at > :now",
-        "ExpressionAttributeValues": {":now": {"N": str(at)}},
+        "ExpressionAttributeValues": attributes({":now": at}),
     }
-    try:
+    with guarded("connection", "live"):
         for page in dynamodb().get_paginator("scan").paginate(**kwargs):  # type: ignore[arg-type]
-            for item in page.get("Items", []):
+            for raw in page.get("Items", []):
+                item = plain(raw)
                 yield Connection(
-                    connection_id=item["connection_id"]["S"],
-                    content_id=item.get("content_id", {}).get("S"),
-                    user_id=item.get("user_id", {}).get("S"),
-                    connected_at=int(item.get("connected_at", {}).get("N", "0")),
+                    connection_id=item["connection_id"],
+                    content_id=item.get("content_id"),
+                    user_id=item.get("user_id"),
+                    connected_at=int(item.get("connected_at", 0)),
                 )
-    except (ClientError, BotoCoreError) as exc:
-        raise _unavailable(exc) from exc
 
 
 def remove_many(connection_ids: list[str]) -> None:
@@ -96,14 +83,12 @@ def remove_many(connection_ids: list[str]) -> None:
     table = _table()
     for start in range(0, len(connection_ids), 25):
         requests: list[Any] = [
-            {"DeleteRequest": {"Key": {"connection_id": {"S": cid}}}}
+            {"DeleteRequest": {"Key": attributes({"connection_id": cid})}}
             for cid in connection_ids[start : start + 25]
         ]
-        try:
+        with guarded("connection", "remove_many"):
             for _ in range(5):
                 result = dynamodb().batch_write_item(RequestItems={table: requests})
                 requests = result.get("UnprocessedItems", {}).get(table, [])
                 if not requests:
                     break
-        except (ClientError, BotoCoreError) as exc:
-            raise _unavailable(exc) from exc

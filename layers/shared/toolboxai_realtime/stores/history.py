@@ -22,13 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
-
 from ..aws import dynamodb
 from ..errors import PublishOutcomeUnknown, UpstreamUnavailable
 from ..event_ids import floor_id, milliseconds
 from ..observability import logger
 from ..settings import get_settings
+from ._dynamodb import StoreUnavailable, attributes, guarded, may_have_landed, plain
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, WriteRequestTypeDef
@@ -73,13 +72,15 @@ class StoredEvent:
 
 
 def _attributes(item: HistoryItem, retention_seconds: int) -> dict[str, Any]:
-    return {
-        "pk": {"S": item.channel},
-        "sk": {"S": item.event_id},
-        "event": {"S": item.event},
-        "data": {"S": item.data},
-        "expires_at": {"N": str(item.expires_at(retention_seconds))},
-    }
+    return attributes(
+        {
+            "pk": item.channel,
+            "sk": item.event_id,
+            "event": item.event,
+            "data": item.data,
+            "expires_at": item.expires_at(retention_seconds),
+        }
+    )
 
 
 def put_action(item: HistoryItem) -> TransactWriteItemTypeDef:
@@ -92,8 +93,8 @@ def put_action(item: HistoryItem) -> TransactWriteItemTypeDef:
 def write(items: Sequence[HistoryItem]) -> int:
     """Put ``items`` outside a transaction: ``BatchWriteItem`` calls of up to 25, unprocessed items retried.
 
-    Returns the number of DynamoDB calls made. Raises ``UpstreamUnavailable`` (503, ``store_unavailable``)
-    when DynamoDB fails or leaves items unprocessed after the retries.
+    Returns the number of DynamoDB calls made. Raises ``UpstreamUnavailable`` (503) when DynamoDB fails
+    or leaves items unprocessed after the retries.
     """
     s = get_settings()
     requests: list[WriteRequestTypeDef] = [
@@ -107,7 +108,7 @@ def keep(items: Sequence[HistoryItem]) -> None:
 
     A first call that failed without possibly reaching DynamoDB (an error answer, no connection, no
     credentials) wrote nothing and needs no undoing. Raises
-    ``UpstreamUnavailable`` (503, ``store_unavailable``) when the write failed and nothing is left, and
+    ``UpstreamUnavailable`` (503) when the write failed and nothing is left, and
     ``PublishOutcomeUnknown`` (504) when it could not be undone: some items may then be in history.
     """
     try:
@@ -115,8 +116,7 @@ def keep(items: Sequence[HistoryItem]) -> None:
     except UpstreamUnavailable as exc:
         # Only a first call that may have been applied (sent, then no answer) can have written anything:
         # an error answer, no connection, no credentials or a bad request wrote nothing.
-        may_have_landed = isinstance(exc.__cause__, ReadTimeoutError | ConnectionClosedError)
-        if isinstance(exc, _BatchFailed) and exc.succeeded == 0 and not may_have_landed:
+        if isinstance(exc, _BatchFailed) and exc.succeeded == 0 and not may_have_landed(exc):
             raise
         try:
             delete(items)
@@ -128,11 +128,11 @@ def keep(items: Sequence[HistoryItem]) -> None:
         raise
 
 
-class _BatchFailed(UpstreamUnavailable):
-    """``store_unavailable``, knowing how many ``BatchWriteItem`` calls had succeeded before."""
+class _BatchFailed(StoreUnavailable):
+    """The history store failed, knowing how many ``BatchWriteItem`` calls had succeeded before."""
 
     def __init__(self, succeeded: int) -> None:
-        super().__init__("The history store is unavailable.", code="store_unavailable")
+        super().__init__("history")
         self.succeeded = succeeded
 
 
@@ -140,7 +140,7 @@ def delete(items: Sequence[HistoryItem]) -> int:
     """Remove ``items`` (a publish Pusher refused). Returns the calls made; raises ``UpstreamUnavailable``."""
     s = get_settings()
     requests: list[WriteRequestTypeDef] = [
-        {"DeleteRequest": {"Key": {"pk": {"S": item.channel}, "sk": {"S": item.event_id}}}} for item in items
+        {"DeleteRequest": {"Key": attributes({"pk": item.channel, "sk": item.event_id})}} for item in items
     ]
     return _batch(s.history_table, requests)
 
@@ -153,10 +153,10 @@ def _batch(table: str, requests: list[WriteRequestTypeDef]) -> int:
         for attempt in range(_UNPROCESSED_RETRIES + 1):
             calls += 1
             try:
-                out = dynamodb().batch_write_item(RequestItems={table: pending})
-            except (ClientError, BotoCoreError) as exc:
-                logger.error("history store failed", extra={"error_type": type(exc).__name__})
-                raise _BatchFailed(succeeded) from exc
+                with guarded("history", "batch_write"):
+                    out = dynamodb().batch_write_item(RequestItems={table: pending})
+            except StoreUnavailable as exc:
+                raise _BatchFailed(succeeded) from exc.__cause__
             succeeded += 1
             pending = cast("list[WriteRequestTypeDef]", out.get("UnprocessedItems", {}).get(table, []))
             if not pending:
@@ -165,12 +165,8 @@ def _batch(table: str, requests: list[WriteRequestTypeDef]) -> int:
                 time.sleep(0.02 * 2**attempt)
         else:
             logger.error("history store left items unprocessed", extra={"items": len(pending)})
-            raise _unavailable()
+            raise StoreUnavailable("history")
     return calls
-
-
-def _unavailable() -> UpstreamUnavailable:
-    return UpstreamUnavailable("The history store is unavailable.", code="store_unavailable")
 
 
 def query(
@@ -185,7 +181,7 @@ def query(
 
     Oldest first, or newest first with ``newest_first``. Pages through the table until ``limit`` events
     are found or the channel is exhausted (the expiry filter may thin a page). Raises
-    ``UpstreamUnavailable`` (503, ``store_unavailable``).
+    ``UpstreamUnavailable`` (503).
     """
     s = get_settings()
     now = clock()
@@ -198,11 +194,7 @@ def query(
             "TableName": s.history_table,
             "KeyConditionExpression": "pk = :channel AND sk > :lower",
             "FilterExpression": "expires_at > :now",
-            "ExpressionAttributeValues": {
-                ":channel": {"S": channel},
-                ":lower": {"S": lower},
-                ":now": {"N": str(int(now))},
-            },
+            "ExpressionAttributeValues": attributes({":channel": channel, ":lower": lower, ":now": int(now)}),
             "ProjectionExpression": "sk, #event, #data",
             "ExpressionAttributeNames": {"#event": "event", "#data": "data"},
             "ScanIndexForward": not newest_first,
@@ -210,14 +202,11 @@ def query(
         }
         if start_key is not None:
             kwargs["ExclusiveStartKey"] = start_key
-        try:
+        with guarded("history", "query"):
             page = dynamodb().query(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            logger.error("history store failed", extra={"error_type": type(exc).__name__})
-            raise _unavailable() from exc
         found.extend(
-            StoredEvent(event_id=i["sk"]["S"], event=i["event"]["S"], data=i["data"]["S"])
-            for i in page.get("Items", [])
+            StoredEvent(event_id=i["sk"], event=i["event"], data=i["data"])
+            for i in map(plain, page.get("Items", []))
         )
         start_key = page.get("LastEvaluatedKey")
         if start_key is None:

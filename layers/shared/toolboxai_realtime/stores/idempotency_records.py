@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import dynamodb
 from ..errors import UpstreamUnavailable
-from ..observability import logger
 from ..settings import get_settings
+from ._dynamodb import StoreUnavailable, attributes, guarded, plain
 
 __all__ = ["Reservation", "fingerprint", "persistence_layer", "reserve_event_ids"]
 
@@ -65,31 +64,30 @@ def reserve_event_ids(
     """
     digest = hashlib.sha256(name.encode()).hexdigest()
     try:
-        out = dynamodb().update_item(
-            TableName=get_settings().idempotency_table,
-            Key={"id": {"S": f"toolboxai-realtime.event-ids#{digest}"}},
-            UpdateExpression=(
-                "SET event_ids = if_not_exists(event_ids, :ids), "
-                "payload_hash = if_not_exists(payload_hash, :hash), "
-                "expiration = if_not_exists(expiration, :exp)"
-            ),
-            ExpressionAttributeValues={
-                ":ids": {"L": [{"S": event_id} for event_id in fresh]},
-                ":hash": {"S": payload_hash},
-                ":exp": {"N": str(int(clock()) + expires_after_seconds)},
-            },
-            ReturnValues="ALL_NEW",
-        )
-    except (ClientError, BotoCoreError) as exc:
-        logger.error("event id reservation failed", extra={"error_type": type(exc).__name__})
+        with guarded("idempotency", "reserve_event_ids"):
+            out = dynamodb().update_item(
+                TableName=get_settings().idempotency_table,
+                Key=attributes({"id": f"toolboxai-realtime.event-ids#{digest}"}),
+                UpdateExpression=(
+                    "SET event_ids = if_not_exists(event_ids, :ids), "
+                    "payload_hash = if_not_exists(payload_hash, :hash), "
+                    "expiration = if_not_exists(expiration, :exp)"
+                ),
+                ExpressionAttributeValues=attributes(
+                    {
+                        ":ids": list(fresh),
+                        ":hash": payload_hash,
+                        ":exp": int(clock()) + expires_after_seconds,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+            )
+    except StoreUnavailable as exc:  # Powertools' idempotency failures answer with a code of their own
         raise UpstreamUnavailable(
             "The idempotency store is unavailable; retry shortly.", code="idempotency_store_unavailable"
-        ) from exc
-    item = out["Attributes"]
-    return Reservation(
-        event_ids=[value["S"] for value in item["event_ids"]["L"]],
-        payload_hash=item["payload_hash"]["S"],
-    )
+        ) from exc.__cause__
+    item = plain(out["Attributes"])
+    return Reservation(event_ids=list(item["event_ids"]), payload_hash=item["payload_hash"])
 
 
 def fingerprint(value: object) -> str:

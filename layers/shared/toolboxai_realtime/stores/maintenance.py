@@ -26,17 +26,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..aws import dynamodb
-from ..errors import Conflict, UpstreamUnavailable
+from ..errors import Conflict
 from ..maintenance.records import AlertRecord, AlertState, WindowRecord, WindowStatus
-from ..observability import logger
 from ..settings import get_settings
-from ._attributes import get_int as _int
-from ._attributes import get_str as _str
-from ._attributes import n as _n
-from ._attributes import s as _s
+from ._dynamodb import CONDITION_FAILED, Refusal, attributes, guarded, plain
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -81,36 +75,29 @@ _CLAIMABLE = (
 
 
 def _item(window: WindowRecord) -> dict[str, AttributeValueTypeDef]:
-    item: dict[str, AttributeValueTypeDef] = {
-        "id": _s(window.window_id),
-        "gpk": _s(_PARTITION),
-        "starts_at": _n(window.starts_at),
-        "ends_at": _n(window.ends_at),
-        "title": _s(window.title),
-        "message": _s(window.message),
-        "lead_minutes": {"L": [_n(m) for m in window.lead_minutes]},
-        "status": _s(window.status),
-        "created_at": _n(window.created_at),
-        "created_by": _s(window.created_by),
-        "expires_at": _n(window.expires_at),
-        "alerts": {"M": {key: {"M": _alert_attrs(rec)} for key, rec in window.alerts.items()}},
-    }
-    if window.action_url is not None:
-        item["action_url"] = _s(window.action_url)
-    return item
+    return attributes(
+        {
+            "id": window.window_id,
+            "gpk": _PARTITION,
+            "starts_at": window.starts_at,
+            "ends_at": window.ends_at,
+            "title": window.title,
+            "message": window.message,
+            "lead_minutes": list(window.lead_minutes),
+            "status": window.status,
+            "created_at": window.created_at,
+            "created_by": window.created_by,
+            "expires_at": window.expires_at,
+            "alerts": {key: _alert_attrs(rec) for key, rec in window.alerts.items()},
+            "action_url": window.action_url,
+        }
+    )
 
 
-def _alert_attrs(record: AlertRecord) -> dict[str, AttributeValueTypeDef]:
-    attrs: dict[str, AttributeValueTypeDef] = {"state": _s(record.state), "at": _n(record.at)}
-    for name in ("token", "publish_id", "error", "reason"):
-        value = getattr(record, name)
-        if value is not None:
-            attrs[name] = _s(value)
-    for name in ("lease_until", "sent_at"):
-        value = getattr(record, name)
-        if value is not None:
-            attrs[name] = _n(value)
-    return attrs
+def _alert_attrs(record: AlertRecord) -> dict[str, Any]:
+    """The alert's record as a map value (unset fields left out)."""
+    fields = ("state", "at", "token", "publish_id", "error", "reason", "lease_until", "sent_at")
+    return {name: value for name in fields if (value := getattr(record, name)) is not None}
 
 
 _STATES: dict[str | None, AlertState] = {
@@ -125,34 +112,35 @@ _STATES: dict[str | None, AlertState] = {
 def _alert(attrs: Mapping[str, Any]) -> AlertRecord:
     return AlertRecord(
         # An unreadable state is taken as failed: claimable again, so never silently dropped.
-        state=_STATES.get(_str(attrs, "state"), "failed"),
-        at=_int(attrs, "at") or 0,
-        token=_str(attrs, "token"),
-        lease_until=_int(attrs, "lease_until"),
-        sent_at=_int(attrs, "sent_at"),
-        publish_id=_str(attrs, "publish_id"),
-        error=_str(attrs, "error"),
-        reason=_str(attrs, "reason"),
+        state=_STATES.get(attrs.get("state"), "failed"),
+        at=attrs.get("at") or 0,
+        token=attrs.get("token"),
+        lease_until=attrs.get("lease_until"),
+        sent_at=attrs.get("sent_at"),
+        publish_id=attrs.get("publish_id"),
+        error=attrs.get("error"),
+        reason=attrs.get("reason"),
     )
 
 
-def _window(item: Mapping[str, Any]) -> WindowRecord:
-    alerts = item.get("alerts", {}).get("M", {})
+def _window(raw: Mapping[str, Any]) -> WindowRecord:
+    item = plain(raw)
+    alerts = item.get("alerts") or {}
     return WindowRecord(
-        window_id=str(item["id"]["S"]),
-        starts_at=_int(item, "starts_at") or 0,
-        ends_at=_int(item, "ends_at") or 0,
-        title=_str(item, "title") or "",
-        message=_str(item, "message") or "",
-        lead_minutes=tuple(int(v["N"]) for v in item.get("lead_minutes", {}).get("L", [])),
-        created_at=_int(item, "created_at") or 0,
-        created_by=_str(item, "created_by") or "",
-        expires_at=_int(item, "expires_at") or 0,
-        status="cancelled" if _str(item, "status") == "cancelled" else "scheduled",
-        action_url=_str(item, "action_url"),
-        cancelled_at=_int(item, "cancelled_at"),
-        cancelled_by=_str(item, "cancelled_by"),
-        alerts={key: _alert(value.get("M", {})) for key, value in alerts.items()},
+        window_id=str(item["id"]),
+        starts_at=item.get("starts_at") or 0,
+        ends_at=item.get("ends_at") or 0,
+        title=item.get("title") or "",
+        message=item.get("message") or "",
+        lead_minutes=tuple(item.get("lead_minutes") or ()),
+        created_at=item.get("created_at") or 0,
+        created_by=item.get("created_by") or "",
+        expires_at=item.get("expires_at") or 0,
+        status="cancelled" if item.get("status") == "cancelled" else "scheduled",
+        action_url=item.get("action_url"),
+        cancelled_at=item.get("cancelled_at"),
+        cancelled_by=item.get("cancelled_by"),
+        alerts={key: _alert(value if isinstance(value, dict) else {}) for key, value in alerts.items()},
     )
 
 
@@ -163,62 +151,42 @@ def _table() -> str:
     return get_settings().maintenance_table
 
 
-def _unavailable(exc: Exception) -> UpstreamUnavailable:
-    if isinstance(exc, ClientError):
-        logger.error(
-            "maintenance store failed", extra={"error_code": exc.response.get("Error", {}).get("Code")}
-        )
-    else:
-        logger.error("maintenance store unreachable", extra={"error_type": type(exc).__name__})
-    return UpstreamUnavailable("The maintenance store is unavailable.", code="store_unavailable")
-
-
-def _condition_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 def _update(window_id: str, **kwargs: Any) -> dict[str, Any] | None:
     """One conditional ``UpdateItem``: the response, or ``None`` when the condition did not hold."""
     names = {
         k: v for k, v in _NAMES.items() if k in kwargs["UpdateExpression"] + kwargs["ConditionExpression"]
     }
     names.update(kwargs.pop("ExtraNames", {}))
+    values = attributes(kwargs.pop("ExpressionAttributeValues"))
     try:
-        response: dict[str, Any] = dynamodb().update_item(  # type: ignore[assignment]
-            TableName=_table(),
-            Key={"id": _s(window_id)},
-            ExpressionAttributeNames=names,
-            **kwargs,
-        )
-    except ClientError as exc:
-        if _condition_failed(exc):
-            return None
-        raise _unavailable(exc) from exc
-    except BotoCoreError as exc:
-        raise _unavailable(exc) from exc
+        with guarded("maintenance", "update", expect={CONDITION_FAILED}):
+            response: dict[str, Any] = dynamodb().update_item(  # type: ignore[assignment]
+                TableName=_table(),
+                Key=attributes({"id": window_id}),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                **kwargs,
+            )
+    except Refusal:
+        return None
     return response
 
 
 def create(window: WindowRecord) -> None:
     """Store a new window. Raises ``Conflict`` if its id is taken, ``UpstreamUnavailable``."""
     try:
-        dynamodb().put_item(
-            TableName=_table(), Item=_item(window), ConditionExpression="attribute_not_exists(id)"
-        )
-    except ClientError as exc:
-        if _condition_failed(exc):
-            raise Conflict("A maintenance window with this id exists.", code="maintenance_exists") from exc
-        raise _unavailable(exc) from exc
-    except BotoCoreError as exc:
-        raise _unavailable(exc) from exc
+        with guarded("maintenance", "create", expect={CONDITION_FAILED}):
+            dynamodb().put_item(
+                TableName=_table(), Item=_item(window), ConditionExpression="attribute_not_exists(id)"
+            )
+    except Refusal as exc:
+        raise Conflict("A maintenance window with this id exists.", code="maintenance_exists") from exc
 
 
 def get(window_id: str) -> WindowRecord | None:
     """The window (strongly consistent read), or ``None``. Raises ``UpstreamUnavailable``."""
-    try:
-        item = dynamodb().get_item(TableName=_table(), Key={"id": _s(window_id)}, ConsistentRead=True)
-    except (ClientError, BotoCoreError) as exc:
-        raise _unavailable(exc) from exc
+    with guarded("maintenance", "get"):
+        item = dynamodb().get_item(TableName=_table(), Key=attributes({"id": window_id}), ConsistentRead=True)
     found = item.get("Item")
     return _window(found) if found else None
 
@@ -237,13 +205,11 @@ def _query(at: int) -> Iterator[dict[str, Any]]:
         "IndexName": INDEX_NAME,
         "KeyConditionExpression": "gpk = :g AND #ends > :at",
         "ExpressionAttributeNames": {"#ends": "ends_at"},
-        "ExpressionAttributeValues": {":g": _s(_PARTITION), ":at": _n(at)},
+        "ExpressionAttributeValues": attributes({":g": _PARTITION, ":at": at}),
     }
-    try:
+    with guarded("maintenance", "query"):
         for page in dynamodb().get_paginator("query").paginate(**request):
             yield from page.get("Items", [])
-    except (ClientError, BotoCoreError) as exc:
-        raise _unavailable(exc) from exc
 
 
 def claim(window_id: str, key: str, *, token: str, now: int, lease_until: int, status: WindowStatus) -> bool:
@@ -266,16 +232,7 @@ def mark_sent(window_id: str, key: str, *, token: str, at: int, publish_id: str)
     Raises ``UpstreamUnavailable``.
     """
     sent = AlertRecord(state="sent", at=at, sent_at=at, publish_id=publish_id)
-    return (
-        _update(
-            window_id,
-            UpdateExpression="SET #alerts.#key = :record",
-            ConditionExpression="#alerts.#key.#token = :token",
-            ExtraNames={"#key": key},
-            ExpressionAttributeValues={":record": {"M": _alert_attrs(sent)}, ":token": _s(token)},
-        )
-        is not None
-    )
+    return _set_if_held(window_id, key, sent, token=token)
 
 
 def mark_failed(window_id: str, key: str, *, token: str, at: int, error: str) -> bool:
@@ -283,14 +240,18 @@ def mark_failed(window_id: str, key: str, *, token: str, at: int, error: str) ->
 
     ``False`` when the claim is no longer the caller's. Raises ``UpstreamUnavailable``.
     """
-    failed = AlertRecord(state="failed", at=at, error=error)
+    return _set_if_held(window_id, key, AlertRecord(state="failed", at=at, error=error), token=token)
+
+
+def _set_if_held(window_id: str, key: str, record: AlertRecord, *, token: str) -> bool:
+    """Set alert ``key`` to ``record`` in one conditional write, only if the claim ``token`` holds it."""
     return (
         _update(
             window_id,
             UpdateExpression="SET #alerts.#key = :record",
             ConditionExpression="#alerts.#key.#token = :token",
             ExtraNames={"#key": key},
-            ExpressionAttributeValues={":record": {"M": _alert_attrs(failed)}, ":token": _s(token)},
+            ExpressionAttributeValues={":record": _alert_attrs(record), ":token": token},
         )
         is not None
     )
@@ -326,11 +287,11 @@ def _set_if_claimable(
             ConditionExpression=f"#status = :status AND {_CLAIMABLE}",
             ExtraNames={"#key": key},
             ExpressionAttributeValues={
-                ":record": {"M": _alert_attrs(record)},
-                ":status": _s(status),
-                ":failed": _s("failed"),
-                ":sending": _s("sending"),
-                ":now": _n(now),
+                ":record": _alert_attrs(record),
+                ":status": status,
+                ":failed": "failed",
+                ":sending": "sending",
+                ":now": now,
             },
         )
         is not None
@@ -348,10 +309,10 @@ def cancel(window_id: str, *, by: str, now: int) -> WindowRecord | None:
         UpdateExpression="SET #status = :cancelled, cancelled_at = :now, cancelled_by = :by",
         ConditionExpression="#status = :scheduled AND #ends > :now",
         ExpressionAttributeValues={
-            ":cancelled": _s("cancelled"),
-            ":scheduled": _s("scheduled"),
-            ":now": _n(now),
-            ":by": _s(by),
+            ":cancelled": "cancelled",
+            ":scheduled": "scheduled",
+            ":now": now,
+            ":by": by,
         },
         ReturnValues="ALL_NEW",
     )

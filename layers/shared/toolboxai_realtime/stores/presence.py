@@ -40,23 +40,25 @@ import json
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..aws import dynamodb
-from ..errors import UpstreamUnavailable
 from ..observability import logger
 from ..settings import get_settings
-from ._attributes import get_int as _num
-from ._attributes import get_str as _str
-from ._attributes import n as _n
-from ._attributes import s as _s
+from ._dynamodb import (
+    CONDITION_FAILED_REASON,
+    TRANSACTION_CANCELLED,
+    ConflictRetries,
+    Refusal,
+    StoreUnavailable,
+    attributes,
+    guarded,
+    plain,
+)
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
     from ..identity import Principal
 
@@ -90,11 +92,9 @@ INFO_TTL_SECONDS = 24 * 3600
 """How long the user info signed by /pusher/auth is kept (each new authorization refreshes it)."""
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
-_MAX_CONFLICT_RETRIES = 3
-_CONFLICT_BACKOFF_SECONDS = 0.05
 
 _OCCUPIED, _VACATED, _PRESENT, _ABSENT = "occupied", "vacated", "present", "absent"
-_STALE = "ConditionalCheckFailed"  # the cancellation reason of an item whose stored t is newer
+_STALE = CONDITION_FAILED_REASON  # the cancellation reason of an item whose stored t is newer
 
 
 # --------------------------------------------------------------------------------------------- changes
@@ -210,63 +210,62 @@ def _update(change: Change, table: str) -> TransactWriteItemTypeDef:
     channel, t = change.channel, change.t
     sk = _sk(change)
     names: dict[str, str] = {"#t": "t", "#channel": "channel"}
-    values: dict[str, AttributeValueTypeDef] = {":t": _n(t), ":channel": _s(channel)}
+    values: dict[str, Any] = {":t": t, ":channel": channel}
     sets = ["#channel = :channel", "#t = :t"]
     removes: list[str] = []
     condition = _NEWER
     on = False
     if isinstance(change, OccupancyChange):
         on = change.occupied
-        names["#state"] = "state"
+        names.update({"#state": "state", "#since": "since"})
         sets.append("#state = :state")
-        values[":state"] = _s(_OCCUPIED if on else _VACATED)
-        names["#since"] = "since"
+        values[":state"] = _OCCUPIED if on else _VACATED
         if on:
             sets.append("#since = :t")
         else:
             removes.append("#since")
             condition = _NEWER_OR_TIE_OFF
-            values[":on"] = _s(_OCCUPIED)
+            values[":on"] = _OCCUPIED
     elif isinstance(change, MemberChange):
         on = change.present
         names.update({"#state": "state", "#user": "user_id", "#joined": "joined_at"})
         sets += ["#state = :state", "#user = :user"]
-        values[":state"] = _s(_PRESENT if on else _ABSENT)
-        values[":user"] = _s(change.user_id)
+        values[":state"] = _PRESENT if on else _ABSENT
+        values[":user"] = change.user_id
         if on:
             sets.append("#joined = if_not_exists(#joined, :t)" if change.keep_joined_at else "#joined = :t")
         else:
             removes.append("#joined")
             condition = _NEWER_OR_TIE_OFF
-            values[":on"] = _s(_PRESENT)
+            values[":on"] = _PRESENT
     else:
         on = change.count > 0
         names["#count"] = "subscription_count"
         sets.append("#count = :count")
-        values[":count"] = _n(change.count)
+        values[":count"] = change.count
 
     names.update({"#gpk": "gpk", "#gsk": "gsk", "#exp": "expires_at"})
     if on:
         sets += ["#gpk = :gpk", "#gsk = :gsk"]
-        values[":gpk"] = _s(_shard(channel))
-        values[":gsk"] = _s(_gsk(channel, sk))
+        values[":gpk"] = _shard(channel)
+        values[":gsk"] = _gsk(channel, sk)
     else:
         removes += ["#gpk", "#gsk"]
     if on and not isinstance(change, SubscriptionCountChange):
         removes.append("#exp")
     else:
         sets.append("#exp = :exp")
-        values[":exp"] = _n(t // 1000 + TOMBSTONE_TTL_SECONDS)
+        values[":exp"] = t // 1000 + TOMBSTONE_TTL_SECONDS
 
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
     return {
         "Update": {
             "TableName": table,
-            "Key": {"pk": _s(_pk(channel)), "sk": _s(sk)},
+            "Key": attributes({"pk": _pk(channel), "sk": sk}),
             "UpdateExpression": expression,
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
+            "ExpressionAttributeValues": attributes(values),
         }
     }
 
@@ -299,52 +298,27 @@ def _transact(
 ) -> tuple[list[Change], list[Change], int]:
     pending = changes
     stale: list[Change] = []
-    calls = conflicts = 0
+    calls = 0
+    retries = ConflictRetries("presence", sleep)
     while pending:
         calls += 1
         try:
-            with _guarded(passthrough="TransactionCanceledException"):
+            with guarded("presence", "apply", expect={TRANSACTION_CANCELLED}):
                 dynamodb().transact_write_items(TransactItems=[_update(c, table) for c in pending])
-        except ClientError as exc:
-            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+        except Refusal as refusal:
+            reasons = refusal.codes()
             if len(reasons) != len(pending):
                 logger.error("presence transaction cancelled without reasons", extra={"reasons": reasons})
-                raise _unavailable() from exc
+                raise StoreUnavailable("presence") from refusal
             outcome = list(zip(pending, reasons, strict=True))
             stale += [c for c, code in outcome if code == _STALE]
             pending = [c for c, code in outcome if code != _STALE]
-            retry_codes = sorted({code for code in reasons if code not in ("None", _STALE)})
-            if retry_codes:
+            if any(code not in ("None", _STALE) for code in reasons):
                 # Another writer holds one of the items (TransactionConflict) or DynamoDB throttled us.
-                conflicts += 1
-                if conflicts > _MAX_CONFLICT_RETRIES:
-                    logger.error("presence transaction kept conflicting", extra={"reasons": retry_codes})
-                    raise _unavailable() from exc
-                sleep(_CONFLICT_BACKOFF_SECONDS * 2 ** (conflicts - 1))
+                retries.pause(refusal)
             continue
         return pending, stale, calls
     return [], stale, calls
-
-
-def _unavailable() -> UpstreamUnavailable:
-    return UpstreamUnavailable("The presence store is unavailable.", code="store_unavailable")
-
-
-@contextmanager
-def _guarded(passthrough: str | None = None) -> Iterator[None]:
-    """DynamoDB failures become ``UpstreamUnavailable`` (logged by error code, never the request);
-    a ``ClientError`` whose code is ``passthrough`` is left to the caller."""
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {}).get("Code")
-        if error == passthrough:
-            raise
-        logger.error("presence store failed", extra={"error_code": error})
-        raise _unavailable() from exc
-    except BotoCoreError as exc:
-        logger.error("presence store unreachable", extra={"error_type": type(exc).__name__})
-        raise _unavailable() from exc
 
 
 def member_info_put(
@@ -355,15 +329,17 @@ def member_info_put(
     update (the webhook only ever carries the user id). Kept for ``INFO_TTL_SECONDS`` after the last
     authorization."""
     at = int(now())
-    item: dict[str, AttributeValueTypeDef] = {
-        "pk": _s(_pk(channel)),
-        "sk": _s(f"info#{user_id}"),
-        "channel": _s(channel),
-        "user_id": _s(user_id),
-        "user_info": _s(json.dumps(dict(user_info), separators=(",", ":"), ensure_ascii=False)),
-        "updated_at": _n(at * 1000),
-        "expires_at": _n(at + INFO_TTL_SECONDS),
-    }
+    item = attributes(
+        {
+            "pk": _pk(channel),
+            "sk": f"info#{user_id}",
+            "channel": channel,
+            "user_id": user_id,
+            "user_info": json.dumps(dict(user_info), separators=(",", ":"), ensure_ascii=False),
+            "updated_at": at * 1000,
+            "expires_at": at + INFO_TTL_SECONDS,
+        }
+    )
     return {"Put": {"TableName": get_settings().presence_table, "Item": item}}
 
 
@@ -377,17 +353,18 @@ def signin_facts_put(
     token, under ``pk = user#<user_id>``, ``sk = signin``, kept ``INFO_TTL_SECONDS``. /pusher/user-auth
     sends it in the same call as its limits update; the class watch reads it (``signin_facts``)."""
     at = int(now())
-    item: dict[str, AttributeValueTypeDef] = {
-        "pk": _s(f"user#{principal.user_id}"),
-        "sk": _s(SIGNIN_SK),
-        "user_id": _s(principal.user_id),
-        "role": _s(principal.role),
-        "name": _s(principal.name or principal.user_id),
-        "signed_in_at": _n(at * 1000),
-        "expires_at": _n(at + INFO_TTL_SECONDS),
-    }
-    if principal.class_ids:
-        item["class_ids"] = {"SS": sorted(principal.class_ids)}
+    item = attributes(
+        {
+            "pk": f"user#{principal.user_id}",
+            "sk": SIGNIN_SK,
+            "user_id": principal.user_id,
+            "role": principal.role,
+            "name": principal.name or principal.user_id,
+            "signed_in_at": at * 1000,
+            "expires_at": at + INFO_TTL_SECONDS,
+            "class_ids": set(principal.class_ids) or None,  # DynamoDB keeps no empty set
+        }
+    )
     return {"Put": {"TableName": get_settings().presence_table, "Item": item}}
 
 
@@ -411,24 +388,24 @@ def signin_facts(user_ids: Sequence[str], *, now: Callable[[], float] = time.tim
     at = int(now())
     out: dict[str, SigninFacts] = {}
     unique = list(dict.fromkeys(user_ids))
-    with _guarded():
+    with guarded("presence", "signin_facts"):
         for start in range(0, len(unique), 100):
             keys: list[Any] = [
-                {"pk": _s(f"user#{uid}"), "sk": _s(SIGNIN_SK)} for uid in unique[start : start + 100]
+                attributes({"pk": f"user#{uid}", "sk": SIGNIN_SK}) for uid in unique[start : start + 100]
             ]
             request: dict[str, Any] = {table: {"Keys": keys}}
             while request:
                 answer = dynamodb().batch_get_item(RequestItems=request)
-                for item in answer.get("Responses", {}).get(table, []):
-                    if (_num(item, "expires_at") or 0) < at:
+                for item in map(plain, answer.get("Responses", {}).get(table, [])):
+                    if item.get("expires_at", 0) < at:
                         continue
-                    uid = _str(item, "user_id") or ""
+                    uid = str(item.get("user_id", ""))
                     out[uid] = SigninFacts(
                         user_id=uid,
-                        role=_str(item, "role") or "student",
-                        name=_str(item, "name") or uid,
-                        class_ids=frozenset(item.get("class_ids", {}).get("SS", [])),
-                        signed_in_at=_num(item, "signed_in_at"),
+                        role=item.get("role") or "student",
+                        name=item.get("name") or uid,
+                        class_ids=frozenset(item.get("class_ids", ())),
+                        signed_in_at=item.get("signed_in_at"),
                     )
                 request = dict(answer.get("UnprocessedKeys") or {})
     return out
@@ -439,7 +416,7 @@ def remember_member_info(
 ) -> None:
     """``member_info_put`` as one ``PutItem``. Raises ``UpstreamUnavailable`` when DynamoDB fails."""
     put = member_info_put(channel, user_id, user_info, now=now)["Put"]
-    with _guarded():
+    with guarded("presence", "remember_member_info"):
         dynamodb().put_item(TableName=put["TableName"], Item=put["Item"])
 
 
@@ -456,7 +433,7 @@ def channel_state(channel: str, *, now: Callable[[], float] = time.time) -> Chan
     items = _query(
         {
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": _s(_pk(channel))},
+            "ExpressionAttributeValues": attributes({":pk": _pk(channel)}),
             "ConsistentRead": True,
         }
     )
@@ -473,20 +450,20 @@ def active_channels(prefix: str | None = None) -> list[ChannelRecord]:
     """
     items: list[dict[str, Any]] = []
     for shard in range(INDEX_SHARDS):
-        values: dict[str, AttributeValueTypeDef] = {":g": _s(f"active#{shard}")}
+        values: dict[str, Any] = {":g": f"active#{shard}"}
         condition = "gpk = :g"
         if prefix:
             condition += " AND begins_with(gsk, :prefix)"
-            values[":prefix"] = _s(prefix)
+            values[":prefix"] = prefix
         query = {"IndexName": INDEX_NAME, "KeyConditionExpression": condition}
-        items += _query({**query, "ExpressionAttributeValues": values})
+        items += _query({**query, "ExpressionAttributeValues": attributes(values)})
     records = _group(items, int(time.time()))
     return sorted(records.values(), key=lambda r: r.name)
 
 
 def _query(params: dict[str, Any]) -> list[dict[str, Any]]:
-    with _guarded():
-        return list(_pages(params))
+    with guarded("presence", "query"):
+        return [plain(item) for item in _pages(params)]
 
 
 def _pages(params: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -496,37 +473,37 @@ def _pages(params: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _group(items: list[dict[str, Any]], now_seconds: int) -> dict[str, ChannelRecord]:
-    """Channel records from the raw items of one or more channels."""
+    """Channel records from the items (plain values) of one or more channels."""
     fields: dict[str, dict[str, Any]] = {}
     members: dict[str, dict[str, MemberRecord]] = {}
     infos: dict[tuple[str, str], dict[str, Any]] = {}
     for item in items:
-        channel, sk = _str(item, "channel"), _str(item, "sk") or ""
+        channel, sk = item.get("channel"), str(item.get("sk", ""))
         if channel is None:
             continue
-        expires = _num(item, "expires_at")
+        expires = item.get("expires_at")
         expired = expires is not None and expires < now_seconds
         rec = fields.setdefault(channel, {})
         members.setdefault(channel, {})
         if sk == "occupancy" and not expired:
-            rec["occupied"] = _str(item, "state") == _OCCUPIED
-            rec["since"] = _num(item, "since")
-            rec["changed_at"] = _num(item, "t")
+            rec["occupied"] = item.get("state") == _OCCUPIED
+            rec["since"] = item.get("since")
+            rec["changed_at"] = item.get("t")
         elif sk == "subscriptions" and not expired:
-            rec["subscription_count"] = _num(item, "subscription_count")
-            rec["subscriptions_at"] = _num(item, "t")
+            rec["subscription_count"] = item.get("subscription_count")
+            rec["subscriptions_at"] = item.get("t")
         elif sk.startswith("member#") and not expired:
-            user_id = _str(item, "user_id") or sk.removeprefix("member#")
+            user_id = item.get("user_id") or sk.removeprefix("member#")
             members[channel][user_id] = MemberRecord(
                 user_id=user_id,
-                present=_str(item, "state") == _PRESENT,
-                t=_num(item, "t") or 0,
-                joined_at=_num(item, "joined_at"),
+                present=item.get("state") == _PRESENT,
+                t=item.get("t") or 0,
+                joined_at=item.get("joined_at"),
             )
         elif sk.startswith("info#") and not expired:
-            raw = _str(item, "user_info")
+            raw = item.get("user_info")
             if raw is not None:
-                infos[(channel, _str(item, "user_id") or sk.removeprefix("info#"))] = json.loads(raw)
+                infos[(channel, item.get("user_id") or sk.removeprefix("info#"))] = json.loads(raw)
     out: dict[str, ChannelRecord] = {}
     for channel, rec in fields.items():
         listed = tuple(

@@ -3,6 +3,8 @@
 The counter for ``key`` in window ``w`` is the item ``{pk: "<key>#<w>"}``; the update adds ``cost`` only
 if the result stays within the limit, so concurrent callers can never push it past the limit (exactly
 ``limit`` requests are accepted however many race). Items expire through the table's TTL.
+``counter_update`` builds that update for both limiters that count this way (this one and
+``stores.trigger_limits``, which puts several of them in one transaction).
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import Any
 
 from ..aws import dynamodb
-from ..errors import RateLimited, UpstreamUnavailable
-from ..observability import count, logger
+from ..errors import RateLimited
+from ..observability import count
 from ..settings import get_settings
+from ._dynamodb import CONDITION_FAILED, Refusal, attributes, guarded, plain
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,24 @@ class Window:
     resets_in: int
 
 
-def _window(now: float, seconds: int) -> tuple[int, int]:
+def window(now: float, seconds: int) -> tuple[int, int]:
+    """The fixed window holding ``now``: its start (epoch seconds) and the seconds until the next one."""
     start = int(now // seconds) * seconds
     return start, start + seconds - int(now)
+
+
+def counter_update(key: str, *, start: int, window_seconds: int, cost: int, limit: int) -> dict[str, Any]:
+    """The conditional ``Update`` that adds ``cost`` to the counter of ``key`` in the window starting at
+    ``start``, only if the counter stays within ``limit``; the item expires two windows later."""
+    return {
+        "TableName": get_settings().rate_limit_table,
+        "Key": attributes({"pk": f"{key}#{start}"}),
+        "UpdateExpression": "ADD used :cost SET expires_at = if_not_exists(expires_at, :ttl)",
+        "ConditionExpression": "attribute_not_exists(used) OR used <= :room",
+        "ExpressionAttributeValues": attributes(
+            {":cost": cost, ":room": limit - cost, ":ttl": start + window_seconds * 2}
+        ),
+    }
 
 
 def hit(
@@ -47,36 +64,15 @@ def hit(
     Raises ``RateLimited`` (with ``Retry-After`` = seconds to the next window) when the limit would be
     exceeded, and ``UpstreamUnavailable`` when DynamoDB does not answer.
     """
-    now = clock()
-    start, resets_in = _window(now, window_seconds)
-    table = get_settings().rate_limit_table
+    start, resets_in = window(clock(), window_seconds)
+    update = counter_update(key, start=start, window_seconds=window_seconds, cost=cost, limit=limit)
     try:
-        result = dynamodb().update_item(
-            TableName=table,
-            Key={"pk": {"S": f"{key}#{start}"}},
-            UpdateExpression="ADD used :cost SET expires_at = if_not_exists(expires_at, :ttl)",
-            ConditionExpression="attribute_not_exists(used) OR used <= :room",
-            ExpressionAttributeValues={
-                ":cost": {"N": str(cost)},
-                ":room": {"N": str(limit - cost)},
-                ":ttl": {"N": str(start + window_seconds * 2)},
-            },
-            ReturnValues="UPDATED_NEW",
-        )
-    except ClientError as exc:
-        error_code = exc.response.get("Error", {}).get("Code")
-        if error_code == "ConditionalCheckFailedException":
-            count("RateLimited", scope=scope)
-            raise RateLimited(
-                f"Rate limit of {limit} per {window_seconds} s reached; retry in {resets_in} s.",
-                retry_after=resets_in,
-            ) from exc
-        logger.error(
-            "rate-limit store failed", extra={"error_code": exc.response.get("Error", {}).get("Code")}
-        )
-        raise UpstreamUnavailable("The rate-limit store is unavailable.", code="store_unavailable") from exc
-    except BotoCoreError as exc:
-        logger.error("rate-limit store unreachable", extra={"error_type": type(exc).__name__})
-        raise UpstreamUnavailable("The rate-limit store is unavailable.", code="store_unavailable") from exc
-    used = int(result["Attributes"]["used"]["N"])
-    return Window(used=used, limit=limit, resets_in=resets_in)
+        with guarded("rate-limit", "hit", expect={CONDITION_FAILED}):
+            result = dynamodb().update_item(**update, ReturnValues="UPDATED_NEW")
+    except Refusal as exc:
+        count("RateLimited", scope=scope)
+        raise RateLimited(
+            f"Rate limit of {limit} per {window_seconds} s reached; retry in {resets_in} s.",
+            retry_after=resets_in,
+        ) from exc
+    return Window(used=plain(result["Attributes"])["used"], limit=limit, resets_in=resets_in)

@@ -25,18 +25,13 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..aws import dynamodb
-from ..errors import UpstreamUnavailable
-from ..observability import logger
 from ..settings import get_settings
-from ._attributes import get_int, get_str, n, s
+from ._dynamodb import attributes, guarded, plain
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
@@ -124,12 +119,12 @@ def condition_checks(
     """``ConditionCheck`` entries that fail when ``user_id`` is revoked for a scope in ``scopes`` for a
     token issued at ``issued_at`` (``None``: unknown, so every active revocation applies)."""
     table = get_settings().revocation_table
-    values = {":iat": n(issued_at if issued_at is not None else 0), ":now": n(int(now()))}
+    values = attributes({":iat": issued_at if issued_at is not None else 0, ":now": int(now())})
     return [
         {
             "ConditionCheck": {
                 "TableName": table,
-                "Key": {"pk": s(user_id), "sk": s(scope)},
+                "Key": attributes({"pk": user_id, "sk": scope}),
                 "ConditionExpression": _NOT_REVOKED,
                 "ExpressionAttributeValues": values,
             }
@@ -141,31 +136,32 @@ def condition_checks(
 def put(revocation: Revocation) -> None:
     """Store ``revocation`` (replacing that user's revocation of the same scope): one ``PutItem``.
 
-    Raises ``UpstreamUnavailable`` (``store_unavailable``) when DynamoDB fails.
+    Raises ``UpstreamUnavailable`` (503) when DynamoDB fails.
     """
-    item: dict[str, Any] = {
-        "pk": s(revocation.user_id),
-        "sk": s(revocation.scope),
-        "revoked_at": n(revocation.revoked_at),
-        "expires_at": n(revocation.expires_at),
-    }
-    if revocation.created_by is not None:
-        item["created_by"] = s(revocation.created_by)
-    with _guarded("put"):
+    item = attributes(
+        {
+            "pk": revocation.user_id,
+            "sk": revocation.scope,
+            "revoked_at": revocation.revoked_at,
+            "expires_at": revocation.expires_at,
+            "created_by": revocation.created_by,
+        }
+    )
+    with guarded("revocation", "put"):
         dynamodb().put_item(TableName=get_settings().revocation_table, Item=item)
 
 
 def delete(user_id: str, scope: str) -> bool:
     """Remove the revocation of ``user_id`` for ``scope``; ``False`` when there was none (or it had
     lapsed). One ``DeleteItem``. Raises ``UpstreamUnavailable`` when DynamoDB fails."""
-    with _guarded("delete"):
+    with guarded("revocation", "delete"):
         answer = dynamodb().delete_item(
             TableName=get_settings().revocation_table,
-            Key={"pk": s(user_id), "sk": s(scope)},
+            Key=attributes({"pk": user_id, "sk": scope}),
             ReturnValues="ALL_OLD",
         )
-    old = answer.get("Attributes")
-    return bool(old) and (get_int(old, "expires_at") or 0) >= int(time.time())
+    old = plain(answer.get("Attributes") or {})
+    return bool(old) and old.get("expires_at", 0) >= int(time.time())
 
 
 def list_active(user_id: str | None = None, *, now: Callable[[], float] = time.time) -> list[Revocation]:
@@ -177,7 +173,7 @@ def list_active(user_id: str | None = None, *, now: Callable[[], float] = time.t
     table = get_settings().revocation_table
     at = int(now())
     items: list[dict[str, Any]] = []
-    with _guarded("list"):
+    with guarded("revocation", "list"):
         if user_id is not None:
             pages = (
                 dynamodb()
@@ -185,35 +181,22 @@ def list_active(user_id: str | None = None, *, now: Callable[[], float] = time.t
                 .paginate(
                     TableName=table,
                     KeyConditionExpression="pk = :pk",
-                    ExpressionAttributeValues={":pk": s(user_id)},
+                    ExpressionAttributeValues=attributes({":pk": user_id}),
                 )
             )
         else:
             pages = dynamodb().get_paginator("scan").paginate(TableName=table)
         for page in pages:
-            items += page.get("Items", [])
+            items += [plain(item) for item in page.get("Items", [])]
     out = [_revocation(item) for item in items]
     return sorted((r for r in out if r.expires_at >= at), key=lambda r: (r.user_id, r.scope))
 
 
 def _revocation(item: dict[str, Any]) -> Revocation:
     return Revocation(
-        user_id=get_str(item, "pk") or "",
-        scope=get_str(item, "sk") or USER_SCOPE,
-        revoked_at=get_int(item, "revoked_at") or 0,
-        expires_at=get_int(item, "expires_at") or 0,
-        created_by=get_str(item, "created_by"),
+        user_id=str(item.get("pk", "")),
+        scope=str(item.get("sk", USER_SCOPE)),
+        revoked_at=int(item.get("revoked_at", 0)),
+        expires_at=int(item.get("expires_at", 0)),
+        created_by=item.get("created_by"),
     )
-
-
-@contextmanager
-def _guarded(operation: str) -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as exc:
-        code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
-        logger.error(
-            "revocation store failed",
-            extra={"operation": operation, "error_code": code, "error_type": type(exc).__name__},
-        )
-        raise UpstreamUnavailable("The revocation store is unavailable.", code="store_unavailable") from exc

@@ -15,7 +15,7 @@ of the publish (``stores.history``) ride in the same call:
 Either way the check is atomic: exactly ``limit`` events per channel and window are accepted however
 many callers race, and a refused publish consumes nothing on any of its channels and keeps no history.
 A transaction cancelled by a *conflict* (two transactions on the same counter at the same instant) is
-retried up to ``CONFLICT_RETRIES`` times.
+retried (``stores._dynamodb.ConflictRetries``, ``CONFLICT_RETRIES`` times at most).
 """
 
 from __future__ import annotations
@@ -24,14 +24,22 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..aws import dynamodb
-from ..errors import RateLimited, UpstreamUnavailable
+from ..errors import RateLimited
 from ..observability import count, logger
 from ..settings import get_settings
 from . import history as history_store
 from . import rate_limits
+from ._dynamodb import (
+    CONDITION_FAILED_REASON,
+    CONFLICT_CODES,
+    CONFLICT_RETRIES,
+    TRANSACTION_CANCELLED,
+    ConflictRetries,
+    Refusal,
+    StoreUnavailable,
+    guarded,
+)
 from .history import HistoryItem
 
 if TYPE_CHECKING:
@@ -45,7 +53,6 @@ MAX_CHANNELS_PER_CALL = 100
 MAX_TRANSACTION_ACTIONS = 100
 """DynamoDB's limit on the actions of one ``TransactWriteItems``."""
 
-CONFLICT_RETRIES = 2
 SCOPE = "trigger"
 
 
@@ -71,8 +78,8 @@ def consume(
     Raises ``RateLimited`` (429, code ``channel_rate_limited``, ``Retry-After`` = seconds to the next
     window) naming the channels that are over the limit; ``PublishOutcomeUnknown`` when history items
     written outside the transaction could be neither completed nor removed (``stores.history.keep``);
-    ``UpstreamUnavailable`` (503, code
-    ``store_unavailable``) when DynamoDB does not answer; ``ValueError`` for an empty ``costs``, more
+    ``UpstreamUnavailable`` (503) when
+    DynamoDB does not answer; ``ValueError`` for an empty ``costs``, more
     than ``MAX_CHANNELS_PER_CALL`` channels or a cost below 1 (callers validate first).
     """
     if not costs or len(costs) > MAX_CHANNELS_PER_CALL or min(costs.values()) < 1:
@@ -107,58 +114,39 @@ def _transact(
     sleep: Callable[[float], None],
     puts: Sequence[TransactWriteItemTypeDef] = (),
 ) -> None:
-    now = clock()
-    start = int(now // window_seconds) * window_seconds
-    resets_in = start + window_seconds - int(now)
-    table = get_settings().rate_limit_table
+    start, resets_in = rate_limits.window(clock(), window_seconds)
     channels = list(costs)
-    items: list[TransactWriteItemTypeDef] = [
+    items: list[Any] = [
         {
-            "Update": {
-                "TableName": table,
-                "Key": {"pk": {"S": f"{counter_key(channel)}#{start}"}},
-                "UpdateExpression": "ADD used :cost SET expires_at = if_not_exists(expires_at, :ttl)",
-                "ConditionExpression": "attribute_not_exists(used) OR used <= :room",
-                "ExpressionAttributeValues": {
-                    ":cost": {"N": str(costs[channel])},
-                    ":room": {"N": str(limit - costs[channel])},
-                    ":ttl": {"N": str(start + window_seconds * 2)},
-                },
-            }
+            "Update": rate_limits.counter_update(
+                counter_key(channel),
+                start=start,
+                window_seconds=window_seconds,
+                cost=costs[channel],
+                limit=limit,
+            )
         }
         for channel in channels
     ]
     items.extend(puts)
-    for attempt in range(CONFLICT_RETRIES + 1):
+    retries = ConflictRetries("rate-limit", sleep)
+    while True:
         try:
-            dynamodb().transact_write_items(TransactItems=items)
+            with guarded("rate-limit", "consume", expect={TRANSACTION_CANCELLED}):
+                dynamodb().transact_write_items(TransactItems=items)
             return
-        except ClientError as exc:
-            error = exc.response.get("Error", {}).get("Code")
-            reasons = _reasons(exc.response)
-            if error == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+        except Refusal as refusal:
+            reasons = refusal.codes()
+            if CONDITION_FAILED_REASON in reasons:
                 over = [
-                    ch for ch, why in zip(channels, reasons, strict=False) if why == "ConditionalCheckFailed"
+                    ch for ch, why in zip(channels, reasons, strict=False) if why == CONDITION_FAILED_REASON
                 ]
                 count("RateLimited", scope=SCOPE)
-                raise _limited(over, limit, window_seconds, resets_in) from exc
-            conflict = error == "TransactionCanceledException" and "TransactionConflict" in reasons
-            if conflict and attempt < CONFLICT_RETRIES:
-                sleep(0.01 * (attempt + 1))
-                continue
-            logger.error("trigger rate-limit store failed", extra={"error_code": error, "reasons": reasons})
-            raise UpstreamUnavailable(
-                "The rate-limit store is unavailable.", code="store_unavailable"
-            ) from exc
-        except BotoCoreError as exc:
-            logger.error("trigger rate-limit store unreachable", extra={"error_type": type(exc).__name__})
-            raise UpstreamUnavailable(
-                "The rate-limit store is unavailable.", code="store_unavailable"
-            ) from exc
-
-
-def _reasons(response: Mapping[str, Any]) -> list[str]:
-    return [str(reason.get("Code", "None")) for reason in response.get("CancellationReasons") or []]
+                raise _limited(over, limit, window_seconds, resets_in) from refusal
+            if not CONFLICT_CODES.intersection(reasons):
+                logger.error("trigger rate-limit transaction cancelled", extra={"reasons": reasons})
+                raise StoreUnavailable("rate-limit") from refusal
+            retries.pause(refusal)
 
 
 def _limited(channels: Sequence[str], limit: int, window_seconds: int, retry_after: int) -> RateLimited:
