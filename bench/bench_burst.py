@@ -186,7 +186,8 @@ def _auth_burst(address: str, students: Sequence[burst_model.Student], concurren
         return list(pool.map(send, requests))
 
 
-def _webhooks(address: str, students: Sequence[burst_model.Student]) -> list[int]:
+def _webhooks(address: str, students: Sequence[burst_model.Student]) -> list[str]:
+    """Post the deliveries; one answer per delivery: the status, with the error code when not 200."""
     key, secret = os.environ["PUSHER_KEY"], os.environ["PUSHER_SECRET"]
     statuses = []
     events = burst_model.webhook_events(students)
@@ -194,7 +195,8 @@ def _webhooks(address: str, students: Sequence[burst_model.Student]) -> list[int
         raw = json.dumps(body).encode()
         signature = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
         headers = {"content-type": "application/json", "x-pusher-key": key, "x-pusher-signature": signature}
-        statuses.append(_post(address, "/pusher/webhook", raw, headers)[0])
+        status, _, answer = _post(address, "/pusher/webhook", raw, headers)
+        statuses.append(str(status) if status == 200 else f"{status} {json.loads(answer).get('code')}")
     return statuses
 
 
@@ -231,6 +233,14 @@ def _distribution(accesses: Sequence[Access], seconds: float, title: str) -> Non
         )
     for where, n in sorted(reads.items()):
         print(f"  {where:28s} {n} reads (ConditionCheck), no writes")
+    auths = sum(1 for a in accesses if a.table == "RateLimitTable" and a.wcu)  # one limits update per auth
+    if auths:
+        wru = sum(a.wcu for a in accesses)
+        checks = sum(1 for a in accesses if not a.wcu)
+        print(
+            f"  per auth request: {wru / auths:.2f} write request units (all tables and the index, webhook"
+            f" writes included), {checks / auths:.2f} ConditionChecks (transactional reads)"
+        )
     busiest = loads[0]
     verdict = "within" if busiest.share_of_ceiling <= TARGET_SHARE else "ABOVE"
     print(
@@ -297,12 +307,12 @@ def main() -> None:
     for error, n in Counter(r.error for r in results if r.error).items():
         print(f"  {n} x {error}")
     print("auth latency, ms (client: HTTP round trip incl. queueing for the one local instance):")
-    print(f"  client, all             {_ms([r.ms for r in results])}")
+    print(f"  client, all                     {_ms([r.ms for r in results])}")
     for family in ("private-user-", "private-class-", "presence-classroom-"):
-        print(f"  client, {family:16s}{_ms([r.ms for r in results if r.channel.startswith(family)])}")
-    print(f"  handler (one invocation){_ms([i.handler_ms for i in auths])}")
-    print(f"  handler in DynamoDB     {_ms([i.aws_ms for i in auths])}")
-    print(f"  handler own (w/o AWS)   {_ms([i.handler_ms - i.aws_ms for i in auths])}")
+        print(f"  client, {family:24s}{_ms([r.ms for r in results if r.channel.startswith(family)])}")
+    print(f"  handler (one invocation)        {_ms([i.handler_ms for i in auths])}")
+    print(f"  handler, inside DynamoDB calls  {_ms([i.aws_ms for i in auths])}")
+    print(f"  handler, own (without AWS)      {_ms([i.handler_ms - i.aws_ms for i in auths])}")
 
     per_auth = Counter(len(i.calls) for i in auths)
     ops = Counter(op for i in auths for op, _ in i.calls)
@@ -333,7 +343,11 @@ def main() -> None:
     )
     for burst in (
         MODELLED_BURST,
-        *([Burst(args.students, round(args.students / 33.3), 5.0)] if args.students else []),
+        *(
+            [Burst(args.students, args.students * MODELLED_BURST.classes // MODELLED_BURST.students, 5.0)]
+            if args.students
+            else []
+        ),
     ):
         _distribution(
             burst_model.model(burst),
