@@ -207,8 +207,8 @@ def _ms(values: Sequence[float]) -> str:
     return f"p50 {percentile(values, 50):7.2f}  p99 {percentile(values, 99):7.2f}  (n={len(values)})"
 
 
-def _writes_by_key(accesses: Sequence[Access]) -> Counter[tuple[str, str]]:
-    return Counter((a.where, a.key) for a in accesses if a.wcu)
+def _accesses_by_key(accesses: Sequence[Access]) -> Counter[tuple[str, str, str]]:
+    return Counter(("write" if a.wcu else "read", a.where, a.key) for a in accesses)
 
 
 def _distribution(accesses: Sequence[Access], seconds: float, title: str) -> None:
@@ -331,11 +331,11 @@ def main() -> None:
         a for i in auths + hooks for op, params in i.calls for a in burst_model.accesses_of_call(op, params)
     ]
     expected = burst_model.model(simulated)
-    got, want = _writes_by_key(measured), _writes_by_key(expected)
+    got, want = _accesses_by_key(measured), _accesses_by_key(expected)
     differing = sorted(k for k in set(got) | set(want) if got[k] != want[k])
     print(
-        f"model check: {len(got)} partition keys written, {sum(got.values())} writes measured;"
-        f" the model of the same population predicts {sum(want.values())} on {len(want)} keys:"
+        f"model check: {sum(got.values())} item accesses (writes and ConditionChecks) on {len(got)} keys"
+        f" measured; the model of the same population predicts {sum(want.values())} on {len(want)}:"
         f" {f'{len(differing)} keys differ, e.g. {differing[:3]}' if differing else 'identical, key by key'}"
     )
     _distribution(

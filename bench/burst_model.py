@@ -139,6 +139,7 @@ def auth_transaction(student: Student, channel: str, *, now: float) -> list[dict
     """The ``TransactWriteItems`` entries of one ``POST /pusher/auth`` for ``channel``, as
     ``authorization.AuthAttempt`` builds them: the limits update, the revocation checks (the user's scope,
     plus the class scope of a class channel), and the ``user_info`` put of a presence channel."""
+    from toolboxai_realtime.channels import parse_channel
     from toolboxai_realtime.settings import get_settings
     from toolboxai_realtime.stores import auth_limits, revocations
     from toolboxai_realtime.stores import presence as presence_store
@@ -149,9 +150,12 @@ def auth_transaction(student: Student, channel: str, *, now: float) -> list[dict
             "Key": {"pk": {"S": auth_limits.item_key(student.user_id)}},
         }
     }
+    # As ``authorization._scope_of``: a channel with a class or lesson parameter is also checked for a
+    # revocation of that class or lesson.
+    params = parse_channel(channel).params
     scopes = [revocations.USER_SCOPE]
-    if "class-" in channel:
-        scopes.append(revocations.scope_key(class_id=student.class_id))
+    if "class_id" in params or "lesson_id" in params:
+        scopes.append(revocations.scope_key(params.get("class_id"), params.get("lesson_id")))
     items: list[dict[str, Any]] = [
         update,
         *revocations.condition_checks(student.user_id, scopes, int(now), now=lambda: now),
