@@ -38,6 +38,7 @@ Nothing above this module touches boto3.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
 import zlib
@@ -493,9 +494,14 @@ def active_channels(prefix: str | None = None) -> list[ChannelRecord]:
         query = {"IndexName": INDEX_NAME, "KeyConditionExpression": condition}
         return _query({**query, "ExpressionAttributeValues": values})
 
-    # boto3 clients are thread-safe; the shard queries only wait on the network.
+    # The shard queries only wait on the network. A boto3 client is thread-safe but building one is not:
+    # build it here first; each query runs in a copy of this context (the request's deadline is a
+    # context variable, and picks the client).
+    with _guarded():
+        dynamodb()
     with ThreadPoolExecutor(max_workers=_READ_WORKERS) as pool:
-        items = [item for found in pool.map(shard_items, range(INDEX_SHARDS)) for item in found]
+        found = [pool.submit(contextvars.copy_context().run, shard_items, s) for s in range(INDEX_SHARDS)]
+        items = [item for future in found for item in future.result()]
     records = _group(items, int(time.time()))
     return sorted(records.values(), key=lambda r: r.name)
 
