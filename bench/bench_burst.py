@@ -98,7 +98,7 @@ class Recorder:
 
 @contextlib.contextmanager
 def _stack(recorder: Recorder) -> Iterator[str]:
-    """moto + the gateway over HTTP on free ports, in this process; yields the API's base URL."""
+    """moto + the gateway over HTTP on free ports, in this process; yields the API's ``host:port``."""
     import uvicorn
 
     with moto_server():
