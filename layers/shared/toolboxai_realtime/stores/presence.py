@@ -20,10 +20,12 @@ refused as well. When two deliveries carry the same ``time_ms`` the removal wins
 so a join and a leave in the same millisecond describe a connection that did not last.
 
 Listing: items that are "on" (an occupied channel, a present member, a non-zero subscription count)
-carry the keys of the sparse index ``ActiveIndex``: ``gpk`` = ``active#<shard>`` (the channel's CRC32
-modulo ``INDEX_SHARDS``, so the index's write load is spread over several partitions) and ``gsk`` =
-``<channel>#<item>``. ``#`` cannot occur in a channel name, so ``begins_with(gsk, prefix)`` filters by
-channel-name prefix and the key splits unambiguously. Changing ``INDEX_SHARDS`` needs a backfill.
+carry the keys of the sparse index ``ActiveIndex``: ``gpk`` = ``active#<shard>`` (the CRC32 of the
+item's ``gsk`` modulo ``INDEX_SHARDS``: spread by item, so one channel's members and count updates do not
+share a partition) and ``gsk`` = ``<channel>#<item>``. ``#`` cannot occur in a channel name, so
+``begins_with(gsk, prefix)`` filters by channel-name prefix and the key splits unambiguously. Readers
+query every shard. Raising ``INDEX_SHARDS`` needs no backfill (the shards readers query include the old
+ones; an entry moves to its new shard on its next write); lowering it does.
 
 Batches: ``apply`` writes all changes with ``TransactWriteItems`` (up to 100 items per call). When every
 condition holds that is one call. When some fail (duplicates, stale events) DynamoDB cancels the whole
@@ -36,10 +38,12 @@ Nothing above this module touches boto3.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +89,13 @@ __all__ = [
 INDEX_NAME = "ActiveIndex"
 """The sparse GSI of everything current (template.yaml, PresenceTable)."""
 
-INDEX_SHARDS = 4
+INDEX_SHARDS = 64
+"""Partitions of ``ActiveIndex``, from the class-start model (``bench/burst_model.py``, docs/capacity.md):
+10,000 students joining 300 classes within 5 s write ~10,100 index entries a second (each subscription's
+count, each presence member, each channel's occupancy); at most 30 % of a partition's 1,000 WCU/s each
+needs at least 34 partitions, and CRC32 spreads these keys unevenly enough that 32 leave the busiest at
+33 %; 64 leave it at 18 %. ``tests/unit/test_burst_hot_keys.py`` recomputes this from the key functions."""
+_READ_WORKERS = 8
 TOMBSTONE_TTL_SECONDS = 24 * 3600
 """How long removals (and subscription counts) are kept: far longer than any webhook can be late."""
 INFO_TTL_SECONDS = 24 * 3600
@@ -190,8 +200,10 @@ def _sk(change: Change) -> str:
     return f"member#{change.user_id}"
 
 
-def _shard(channel: str) -> str:
-    return f"active#{zlib.crc32(channel.encode()) % INDEX_SHARDS}"
+def _shard(channel: str, sk: str) -> str:
+    """The index partition of an item: spread by item, not by channel, so a class's 30 members (and a
+    busy channel's count updates) land on different partitions."""
+    return f"active#{zlib.crc32(_gsk(channel, sk).encode()) % INDEX_SHARDS}"
 
 
 def _gsk(channel: str, sk: str) -> str:
@@ -247,7 +259,7 @@ def _update(change: Change, table: str) -> TransactWriteItemTypeDef:
     names.update({"#gpk": "gpk", "#gsk": "gsk", "#exp": "expires_at"})
     if on:
         sets += ["#gpk = :gpk", "#gsk = :gsk"]
-        values[":gpk"] = _shard(channel)
+        values[":gpk"] = _shard(channel, sk)
         values[":gsk"] = _gsk(channel, sk)
     else:
         removes += ["#gpk", "#gsk"]
@@ -444,19 +456,29 @@ def channel_state(channel: str, *, now: Callable[[], float] = time.time) -> Chan
 def active_channels(prefix: str | None = None) -> list[ChannelRecord]:
     """What is current in every channel whose name starts with ``prefix``: occupied channels, present
     members (without user info) and non-zero subscription counts, from the sparse index (one ``Query``
-    per shard). A channel with present members but no occupancy item has ``occupied=None``.
+    per shard, ``_READ_WORKERS`` at a time: the shards are many so that a class start never heats one).
+    A channel with present members but no occupancy item has ``occupied=None``.
 
     Raises ``UpstreamUnavailable`` when DynamoDB fails.
     """
-    items: list[dict[str, Any]] = []
-    for shard in range(INDEX_SHARDS):
+
+    def shard_items(shard: int) -> list[dict[str, Any]]:
         values: dict[str, Any] = {":g": f"active#{shard}"}
         condition = "gpk = :g"
         if prefix:
             condition += " AND begins_with(gsk, :prefix)"
             values[":prefix"] = prefix
         query = {"IndexName": INDEX_NAME, "KeyConditionExpression": condition}
-        items += _query({**query, "ExpressionAttributeValues": attributes(values)})
+        return _query({**query, "ExpressionAttributeValues": attributes(values)})
+
+    # The shard queries only wait on the network. A boto3 client is thread-safe but building one is not:
+    # build it here first; each query runs in a copy of this context (the request's deadline is a
+    # context variable, and picks the client).
+    with guarded("presence"):
+        dynamodb()
+    with ThreadPoolExecutor(max_workers=_READ_WORKERS) as pool:
+        found = [pool.submit(contextvars.copy_context().run, shard_items, s) for s in range(INDEX_SHARDS)]
+        items = [item for future in found for item in future.result()]
     records = _group(items, int(time.time()))
     return sorted(records.values(), key=lambda r: r.name)
 
