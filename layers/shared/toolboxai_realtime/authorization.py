@@ -42,7 +42,7 @@ from typing import Annotated, Any, Final, Literal, Self, cast, get_args
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from . import pusher_gateway
-from .channels import Channel, ChannelName, SocketId, authorize, parse_channel, validate_socket_id
+from .channels import Channel, ChannelName, SocketId, authorize, id_pattern, parse_channel, validate_socket_id
 from .errors import (
     BadRequest,
     ConfigurationError,
@@ -90,7 +90,7 @@ MAX_TRANSACTION_ITEMS = 100
 """Pusher's limit on a presence member's ``user_info`` (the UTF-8 bytes of its JSON)."""
 
 _BATCH_KEY = re.compile(r"channel_name\[([0-9]{1,4})\]")
-_PUSHER_USER_ID = re.compile(r"[A-Za-z0-9_\-=@,.;]{1,200}")  # what pusher:signin accepts as user_data.id
+_PUSHER_USER_ID = re.compile(id_pattern(200))  # what pusher:signin accepts as user_data.id
 _LOGGED_NAME_LENGTH = 200  # channel names in log entries are cut here (refused ones may be junk)
 
 clock: Callable[[], float] = time.time
@@ -251,7 +251,7 @@ def decide(principal: Principal, name: str) -> ChannelOutcome:
         channel = parse_channel(name)
     except InvalidChannel as exc:
         return ChannelOutcome(name, "invalid", exc.status, exc.code, exc.message)
-    family = channel.family or ("public" if channel.is_public else "unknown")
+    family = channel.family.id if channel.family else ("public" if channel.is_public else "unknown")
     if channel.is_public:
         return ChannelOutcome(name, family, 400, "public_channel", _PUBLIC_MESSAGE)
     decision = authorize(principal, channel)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
+from .channels import CONTENT_GENERATION
 from .errors import RealtimeError
 from .legacy_ws import frame
 from .observability import count, logger
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
 MAX_WORKERS = 32
-LEGACY_CHANNEL = "content-generation"
+LEGACY_CHANNEL = CONTENT_GENERATION.name()
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ from pydantic_core import PydanticCustomError
 
 from . import catalog
 from .catalog import LinkUrl, Text, Timestamp
+from .channels import DASHBOARD_UPDATES
 from .errors import Conflict, Forbidden, NotFound, RealtimeError, UpstreamUnavailable, ValidationFailed
 from .identity import Principal, authenticate, bearer_token
 from .observability import count, logger, security_event
@@ -101,7 +102,7 @@ __all__ = [
     "view",
 ]
 
-CHANNEL = "dashboard-updates"
+CHANNEL = DASHBOARD_UPDATES.name()
 EVENT = "maintenance_alert"
 CANCELLATION_KEY = "cancelled"
 
@@ -503,7 +504,7 @@ def create_window(
     )
     # Validate the alerts now, against the catalog and Pusher's size limit, not when they are due.
     for key in (*(alert_key(lead) for lead in window.lead_minutes), CANCELLATION_KEY):
-        catalog.check_size(catalog.validate_event(CHANNEL, EVENT, _data(window, key, ends_at)))
+        catalog.check_size(catalog.validate_event(DASHBOARD_UPDATES, EVENT, _data(window, key, ends_at)))
     store.create(window)
     logger.info(
         "maintenance window created",
