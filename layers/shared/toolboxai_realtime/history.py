@@ -2,7 +2,7 @@
 
 ``GET /realtime/channels/{channel}/history?after=&limit=`` and ``Publisher.history`` read it. What is kept
 and for how long: every event published through this service on a channel whose family keeps history
-(the ``history`` column of ``toolboxai_realtime.channels.CHANNELS``), for ``HISTORY_RETENTION`` seconds
+(the ``keeps_history`` column of ``toolboxai_realtime.channels.CHANNELS``), for ``HISTORY_RETENTION`` seconds
 (default 24 h), written before the publish is sent (``toolboxai_realtime.publisher``).
 
 Guarantees (per channel):
