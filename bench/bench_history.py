@@ -16,7 +16,6 @@ API that answers 200 at once (so the Pusher side costs the same in both arms and
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import json
 import random
@@ -69,14 +68,14 @@ def history_off(family: str) -> Iterator[None]:
     """The channel table with ``family``'s history column off (the "off" arm)."""
     from toolboxai_realtime import channels
 
-    original = channels.CHANNELS
-    channels.CHANNELS = tuple(
-        dataclasses.replace(f, history=False) if f.id == family else f for f in original
-    )
+    # The catalog keys its events by the family objects, so the family is switched in place rather than
+    # replaced by a copy (which the catalog would not know); frozen, hence object.__setattr__.
+    line = channels.FAMILIES[family]
+    object.__setattr__(line, "keeps_history", False)
     try:
         yield
     finally:
-        channels.CHANNELS = original
+        object.__setattr__(line, "keeps_history", True)
 
 
 def _latency() -> dict[str, list[float]]:

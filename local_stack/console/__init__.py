@@ -29,7 +29,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from toolboxai_realtime.catalog import EVENTS
-from toolboxai_realtime.channels import CHANNELS
+from toolboxai_realtime.channels import CHANNELS, id_pattern
 from toolboxai_realtime.errors import ConfigurationError
 from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.settings import Settings
@@ -60,7 +60,7 @@ _HINTS = {
     OPENAPI: "openapi.json is missing: run `make openapi`.",
 }
 
-_Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-=@,.;]+$")]
+_Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=id_pattern())]
 
 
 class DevTokenRequest(BaseModel):
@@ -158,7 +158,7 @@ def catalog_document(now: dt.datetime | None = None) -> dict[str, Any]:
     when = (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     families = []
     for family in CHANNELS:
-        events = EVENTS.get(family.id, {})
+        events = EVENTS.get(family, {})
         families.append(
             {
                 "family": family.id,

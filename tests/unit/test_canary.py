@@ -11,7 +11,7 @@ import pytest
 from local_stack import canary as canary_cli
 from toolboxai_realtime import canary
 from toolboxai_realtime.catalog import validate_event
-from toolboxai_realtime.channels import authorize, parse_channel, require_subscribe
+from toolboxai_realtime.channels import CANARY, USER, authorize, parse_channel, require_subscribe
 from toolboxai_realtime.errors import Forbidden, ValidationFailed
 from toolboxai_realtime.identity import Principal
 from toolboxai_realtime.settings import Settings
@@ -60,7 +60,7 @@ def test_the_canary_may_subscribe_to_its_own_channel_through_the_policy():
 
     decision = require_subscribe(canary.CANARY_PRINCIPAL, channel)
 
-    assert channel.family == "private-canary"
+    assert channel.family is CANARY
     assert channel.is_private
     assert not channel.is_presence
     assert decision.reason == "service_principal"
@@ -83,17 +83,13 @@ def test_people_without_the_service_scope_may_not_subscribe_to_canary_channels(r
 
 
 def test_the_canary_probe_is_a_catalogued_event_of_the_canary_family():
-    data = validate_event(
-        "private-canary", canary.CANARY_EVENT, {"run_id": "abc", "sent_at": "2024-01-01T12:00:00Z"}
-    )
+    data = validate_event(CANARY, canary.CANARY_EVENT, {"run_id": "abc", "sent_at": "2024-01-01T12:00:00Z"})
 
     assert data == {"run_id": "abc", "sent_at": "2024-01-01T12:00:00Z"}
     with pytest.raises(ValidationFailed):
-        validate_event("private-canary", canary.CANARY_EVENT, {"run_id": "abc"})
+        validate_event(CANARY, canary.CANARY_EVENT, {"run_id": "abc"})
     with pytest.raises(ValidationFailed):
-        validate_event(
-            "private-user", canary.CANARY_EVENT, {"run_id": "abc", "sent_at": "2024-01-01T12:00:00Z"}
-        )
+        validate_event(USER, canary.CANARY_EVENT, {"run_id": "abc", "sent_at": "2024-01-01T12:00:00Z"})
 
 
 # ---------------------------------------------------------------------------------------- the report

@@ -14,16 +14,28 @@ from toolboxai_realtime import catalog
 from toolboxai_realtime.catalog import (
     EVENTS,
     MAX_EVENT_DATA_BYTES,
-    allowed_events,
     check_size,
     encoded_size,
     encrypted_size,
     json_schema,
-    validate_event,
 )
+from toolboxai_realtime.channels import FAMILIES as TABLE
+from toolboxai_realtime.channels import ChannelFamily
 from toolboxai_realtime.errors import PayloadTooLarge, ValidationFailed
 
 jsonschema = pytest.importorskip("jsonschema")
+
+# The catalog is keyed by the channel table's families; the cases below name them by id.
+BY_ID = {family.id: events for family, events in EVENTS.items()}
+
+
+def validate_event(family: str | None, event: str, data: object) -> dict[str, Any]:
+    return catalog.validate_event(TABLE.get(family) if family else None, event, data)
+
+
+def allowed_events(family: str) -> tuple[str, ...]:
+    return catalog.allowed_events(TABLE.get(family))
+
 
 FAMILIES = {
     "dashboard-updates",
@@ -125,7 +137,7 @@ DOCUMENTED: list[tuple[str, str, dict[str, Any]]] = [
     *[
         (family, event, payload)
         for family, example in DATA_EXAMPLES
-        for event in EVENTS[family]
+        for event in BY_ID[family]
         if event != "notification"
         for payload in expand(example)
     ],
@@ -196,7 +208,7 @@ UNDOCUMENTED: dict[tuple[str, str], dict[str, Any]] = {
     ("private-canary", "canary_probe"): {"run_id": "0f3e2d4b6a70", "sent_at": TS},
 }
 for _family in ("private-class",):
-    for _event in EVENTS[_family]:
+    for _event in BY_ID[_family]:
         UNDOCUMENTED[("private-encrypted-class", _event)] = UNDOCUMENTED[(_family, _event)]
 
 ALL_VALID = [*DOCUMENTED, *[(f, e, d) for (f, e), d in UNDOCUMENTED.items()]]
@@ -221,12 +233,13 @@ def locs(exc: ValidationFailed) -> list[list[Any]]:
 
 
 def test_catalog_has_exactly_the_documented_families():
-    assert set(EVENTS) == FAMILIES
+    assert set(BY_ID) == FAMILIES
+    assert all(isinstance(family, ChannelFamily) for family in EVENTS)
 
 
 def test_encrypted_families_accept_the_same_events_as_their_plain_ones():
-    assert EVENTS["private-encrypted-user"] == EVENTS["private-user"]
-    assert EVENTS["private-encrypted-class"] == EVENTS["private-class"]
+    assert BY_ID["private-encrypted-user"] == BY_ID["private-user"]
+    assert BY_ID["private-encrypted-class"] == BY_ID["private-class"]
 
 
 def test_allowed_events_lists_documented_events_in_order():
@@ -252,12 +265,12 @@ def test_catalog_cannot_be_mutated():
     with pytest.raises(TypeError):
         EVENTS["new-family"] = {}  # type: ignore[index]
     with pytest.raises(TypeError):
-        EVENTS["private-user"]["new_event"] = object  # type: ignore[index]
+        EVENTS[TABLE["private-user"]]["new_event"] = object  # type: ignore[index]
 
 
 def test_every_event_has_a_valid_sample_in_this_file():
     sampled = {(f, e) for f, e, _ in ALL_VALID}
-    assert sampled == {(f, e) for f, events in EVENTS.items() for e in events}
+    assert sampled == {(f, e) for f, events in BY_ID.items() for e in events}
 
 
 # ------------------------------------------------------------------------------------------- valid data
@@ -496,9 +509,9 @@ def test_unknown_event_is_refused_naming_the_allowed_events():
     exc = refused("content-generation", "generation_paused", CONTENT_EXAMPLE)
     assert exc.code == "unknown_event"
     assert exc.status == 422
-    for event in EVENTS["content-generation"]:
+    for event in BY_ID["content-generation"]:
         assert event in exc.message
-    assert exc.details[0]["allowed"] == list(EVENTS["content-generation"])
+    assert exc.details[0]["allowed"] == list(BY_ID["content-generation"])
 
 
 def test_event_of_another_family_is_unknown_here():
@@ -625,8 +638,8 @@ def test_json_schema_is_a_valid_draft_2020_12_schema():
 def test_json_schema_maps_every_family_and_event_to_a_definition():
     schema = json_schema()
     channels = schema["x-channels"]
-    assert {f: set(e) for f, e in channels.items()} == {f: set(e) for f, e in EVENTS.items()}
-    for family, events in EVENTS.items():
+    assert {f: set(e) for f, e in channels.items()} == {f: set(e) for f, e in BY_ID.items()}
+    for family, events in BY_ID.items():
         for event, model in events.items():
             assert channels[family][event] == {"$ref": f"#/$defs/{model.__name__}"}
     assert len(schema["oneOf"]) == sum(len(e) for e in EVENTS.values())
@@ -635,7 +648,7 @@ def test_json_schema_maps_every_family_and_event_to_a_definition():
 def test_undocumented_event_fields_are_described_in_the_schema():
     defs = json_schema()["$defs"]
     for (_family, _event), _ in UNDOCUMENTED.items():
-        model = EVENTS[_family][_event]
+        model = BY_ID[_family][_event]
         definition = defs[model.__name__]
         assert definition["description"]
         assert all(prop.get("description") for prop in definition["properties"].values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,9 +11,19 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from toolboxai_realtime import catalog
 from toolboxai_realtime.channels import (
+    AGENT_STATUS,
+    CANARY,
     CHANNEL_NAME_MAX_LENGTH,
     CHANNELS,
+    CLASS,
+    CLASSROOM,
+    CONTENT_GENERATION,
+    DASHBOARD_UPDATES,
+    ENCRYPTED_CLASS,
+    ENCRYPTED_USER,
     FAMILIES,
+    LESSON,
+    USER,
     Channel,
     ChannelFamily,
     ChannelKind,
@@ -19,10 +31,14 @@ from toolboxai_realtime.channels import (
     EventName,
     ServerEventName,
     SocketId,
+    admins,
     anyone,
     authorize,
+    id_pattern,
+    kind_of,
     parse_channel,
     require_subscribe,
+    teachers,
     validate_channel_name,
     validate_event_name,
     validate_server_event_name,
@@ -159,7 +175,7 @@ def test_user_id_containing_a_dash_gets_its_own_private_channel():
     principal = Principal(user_id="0b6c1f2e-9d7a-4c1b-8f3e-2a5d6c7b8e9f")
     channel = parse_channel("private-user-0b6c1f2e-9d7a-4c1b-8f3e-2a5d6c7b8e9f")
 
-    assert channel.family == "private-user"
+    assert channel.family is FAMILIES["private-user"]
     assert authorize(principal, channel).allowed
     assert not authorize(Principal(user_id="0b6c1f2e"), channel).allowed
 
@@ -186,7 +202,12 @@ def test_user_id_containing_a_dash_gets_its_own_private_channel():
 def test_parse_channel_finds_the_family_kind_and_parameters(name, family, kind, params):
     channel = parse_channel(name)
 
-    assert (channel.name, channel.family, channel.kind, dict(channel.params)) == (name, family, kind, params)
+    assert (channel.name, channel.family, channel.kind, dict(channel.params)) == (
+        name,
+        FAMILIES[family],
+        kind,
+        params,
+    )
 
 
 @pytest.mark.parametrize(
@@ -219,7 +240,7 @@ def test_names_matching_no_template_are_unknown_channels_of_their_prefix_kind(na
 def test_encrypted_user_channel_is_never_taken_for_a_private_user_channel():
     channel = parse_channel("private-encrypted-user-5")
 
-    assert channel.family == "private-encrypted-user"
+    assert channel.family is FAMILIES["private-encrypted-user"]
     assert channel.is_encrypted
     assert authorize(Principal(user_id="encrypted-user-5"), channel).reason == "not_own_user_channel"
     assert authorize(Principal(user_id="5"), channel).allowed
@@ -255,7 +276,7 @@ def test_client_events_are_allowed_only_on_presence_families():
 
 
 def test_family_ids_are_exactly_the_catalogs_keys():
-    assert set(FAMILIES) == set(catalog.EVENTS)
+    assert set(FAMILIES.values()) == set(catalog.EVENTS)
     assert [family.id for family in CHANNELS] == list(FAMILIES)
 
 
@@ -291,7 +312,7 @@ def test_every_template_filled_with_any_parameter_parses_back_to_its_family(valu
             continue
         name = family.template.split("{", 1)[0] + value
         channel = parse_channel(name)
-        assert channel.family == family.id
+        assert channel.family is family
         assert list(channel.params.values()) == [value]
 
 
@@ -313,7 +334,7 @@ def test_channel_name_of_164_characters_is_accepted():
     name = "private-class-" + "7" * (CHANNEL_NAME_MAX_LENGTH - len("private-class-"))
 
     assert len(name) == 164
-    assert parse_channel(name).family == "private-class"
+    assert parse_channel(name).family is FAMILIES["private-class"]
 
 
 def test_channel_name_of_165_characters_is_refused_with_its_length_and_the_limit():
@@ -483,3 +504,113 @@ def test_channel_is_a_plain_value():
     assert channel.is_public
     assert not channel.is_known
     assert authorize(STUDENT, channel).reason == "unknown_channel"
+
+
+# ------------------------------------------------------------------------------------------- builders
+
+
+@pytest.mark.parametrize(
+    ("family", "params", "name"),
+    [
+        (DASHBOARD_UPDATES, {}, "dashboard-updates"),
+        (USER, {"user_id": "0b6c1f2e-9d7a"}, "private-user-0b6c1f2e-9d7a"),
+        (CLASSROOM, {"class_id": "7"}, "presence-classroom-7"),
+        (LESSON, {"lesson_id": "l1"}, "presence-lesson-l1"),
+        (ENCRYPTED_USER, {"user_id": "5"}, "private-encrypted-user-5"),
+        (CANARY, {"run_id": "0f3e"}, "private-canary-0f3e"),
+    ],
+)
+def test_a_family_builds_the_names_it_parses(family, params, name):
+    assert family.name(**params) == name
+    channel = family.channel(**params)
+    assert (channel.name, channel.family, dict(channel.params)) == (name, family, params)
+    assert channel == parse_channel(name)
+
+
+def test_every_family_has_a_constant_and_builds_its_own_names():
+    constants = (DASHBOARD_UPDATES, CONTENT_GENERATION, AGENT_STATUS, USER, CLASS, CLASSROOM, LESSON)
+    assert set(constants) | {ENCRYPTED_USER, ENCRYPTED_CLASS, CANARY} == set(CHANNELS)
+    for family in CHANNELS:
+        assert family.channel(**dict.fromkeys(family.params, "x1")).family is family
+
+
+@pytest.mark.parametrize(("params", "code"), [({"user_id": ""}, 400), ({"user_id": "a b"}, 400)])
+def test_a_builder_refuses_ids_that_make_no_channel_of_its_family(params, code):
+    with pytest.raises(InvalidChannel) as caught:
+        USER.channel(**params)
+
+    assert (caught.value.status, caught.value.code) == (code, "invalid_channel_name")
+
+
+def test_a_builder_takes_exactly_the_templates_parameters():
+    with pytest.raises(TypeError):
+        USER.name(class_id="7")
+    with pytest.raises(TypeError):
+        DASHBOARD_UPDATES.name(user_id="7")
+
+
+def test_families_are_table_lines_compared_by_identity():
+    twin = ChannelFamily(USER.template, USER.kind, USER.rule)
+
+    assert twin != USER
+    assert FAMILIES["private-user"] is USER
+    assert repr(USER) == "ChannelFamily('private-user-{user_id}')"
+
+
+def test_history_is_a_column_read_through_the_parsed_channel():
+    kept = {family.id for family in CHANNELS if family.keeps_history}
+
+    public = {"dashboard-updates", "content-generation", "agent-status"}
+    assert kept == public | {"private-user", "private-class"}
+    assert parse_channel("private-class-7").keeps_history
+    assert not parse_channel("presence-lesson-1").keeps_history
+    assert not parse_channel("private-unknown-1").keeps_history
+
+
+def test_viewers_are_a_column_of_the_table():
+    by_teachers = {family.id for family in CHANNELS if family.viewers is teachers}
+
+    assert by_teachers == {"private-class", "presence-classroom", "private-encrypted-class"}
+    assert all(family.viewers is admins for family in CHANNELS if family.id not in by_teachers)
+
+
+def test_a_family_without_a_class_cannot_be_viewed_by_class_teachers():
+    with pytest.raises(ValueError, match="no class"):
+        ChannelFamily("private-x-{user_id}", ChannelKind.PRIVATE, anyone, teachers)
+
+
+# ------------------------------------------------------------------------------------ kinds, alphabet
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("private-encrypted-user-5", ChannelKind.ENCRYPTED),
+        ("private-encrypted-", ChannelKind.ENCRYPTED),
+        ("presence-anything", ChannelKind.PRESENCE),
+        ("private-anything", ChannelKind.PRIVATE),
+        ("dashboard-updates", ChannelKind.PUBLIC),
+        ("not a valid name", ChannelKind.PUBLIC),
+    ],
+)
+def test_kind_of_reads_pushers_prefix_alone(name, kind):
+    assert kind_of(name) is kind
+
+
+def test_each_kind_knows_its_prefix():
+    assert {kind: kind.prefix for kind in ChannelKind} == {
+        ChannelKind.PUBLIC: "",
+        ChannelKind.PRIVATE: "private-",
+        ChannelKind.PRESENCE: "presence-",
+        ChannelKind.ENCRYPTED: "private-encrypted-",
+    }
+
+
+def test_id_pattern_is_the_channel_alphabet_with_a_length():
+    assert re.fullmatch(id_pattern(), "a-Z_0=@,.;" * 30)
+    assert re.fullmatch(id_pattern(128), "x" * 128)
+    assert not re.fullmatch(id_pattern(128), "x" * 129)
+    assert not re.fullmatch(id_pattern(), "a:b")
+    assert re.fullmatch(id_pattern(colon=True), "a:b")
+    for bad in ["", "a b", "ü", "a/b"]:
+        assert not re.fullmatch(id_pattern(), bad)

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from toolboxai_realtime import catalog
+from toolboxai_realtime.channels import DASHBOARD_UPDATES
 from toolboxai_realtime.maintenance.models import MaintenanceWindowRequest
 from toolboxai_realtime.maintenance.records import (
     CANCELLATION,
@@ -185,7 +186,7 @@ def test_a_cancelled_window_sends_no_regular_alert():
 
 def test_alert_data_is_the_catalogs_maintenance_alert_with_a_stable_alert_id():
     data = alert_data(window(), LeadAlert(15), START - 15 * MIN)
-    assert catalog.validate_event("dashboard-updates", "maintenance_alert", data) == data
+    assert catalog.validate_event(DASHBOARD_UPDATES, "maintenance_alert", data) == data
     assert data["type"] == "warning"
     assert data["title"] == "Database upgrade"
     assert data["message"] == "ToolBoxAI is read-only for two hours."
@@ -202,7 +203,7 @@ def test_alert_data_without_action_url_leaves_it_out():
 
 def test_cancellation_data_is_an_info_maintenance_alert():
     data = cancellation_data(window(), START - 60 * MIN)
-    assert catalog.validate_event("dashboard-updates", "maintenance_alert", data) == data
+    assert catalog.validate_event(DASHBOARD_UPDATES, "maintenance_alert", data) == data
     assert data["type"] == "info"
     assert data["title"] == "Cancelled: Database upgrade"
     assert data["cancelled"] is True

@@ -23,7 +23,13 @@ def test_the_table_gives_client_events_only_to_the_presence_families_with_a_limi
 )
 def test_a_family_must_declare_a_limit_exactly_when_it_accepts_client_events(client_events, limit):
     with pytest.raises(ValueError, match="client events need a data limit"):
-        ChannelFamily("presence-x-{id}", ChannelKind.PRESENCE, anyone, client_events, limit)
+        ChannelFamily(
+            "presence-x-{id}",
+            ChannelKind.PRESENCE,
+            anyone,
+            client_events=client_events,
+            client_event_bytes=limit,
+        )
 
 
 def test_a_parsed_channel_carries_its_familys_limit():

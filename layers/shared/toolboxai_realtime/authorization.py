@@ -45,7 +45,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal, Self, cast, get_arg
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from . import pusher_gateway
-from .channels import Channel, ChannelName, SocketId, authorize, parse_channel, validate_socket_id
+from .channels import Channel, ChannelName, SocketId, authorize, id_pattern, parse_channel, validate_socket_id
 from .errors import (
     BadRequest,
     ConfigurationError,
@@ -100,7 +100,7 @@ MAX_USER_INFO_BYTES = 1024
 """Pusher's limit on a presence member's ``user_info`` (the UTF-8 bytes of its JSON)."""
 
 _BATCH_KEY = re.compile(r"channel_name\[([0-9]{1,4})\]")
-_PUSHER_USER_ID = re.compile(r"[A-Za-z0-9_\-=@,.;]{1,200}")  # what pusher:signin accepts as user_data.id
+_PUSHER_USER_ID = re.compile(id_pattern(200))  # what pusher:signin accepts as user_data.id
 _LOGGED_NAME_LENGTH = 200  # channel names in log entries are cut here (refused ones may be junk)
 
 # ------------------------------------------------------------------------------------------- requests
@@ -306,7 +306,7 @@ def decide(principal: Principal, name: str) -> Verdict:
         channel = parse_channel(name)
     except InvalidChannel as exc:
         return Malformed(name, "invalid", exc)
-    family = channel.family or ("public" if channel.is_public else "unknown")
+    family = channel.family.id if channel.family else ("public" if channel.is_public else "unknown")
     if channel.is_public:
         return Public(name, family, BadRequest(_PUBLIC_MESSAGE, code="public_channel"), channel)
     decision = authorize(principal, channel)

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
-from .channels import parse_channel, require_subscribe
+from .channels import CANARY, parse_channel, require_subscribe
 from .errors import RealtimeError
 from .identity import TRIGGER_SCOPE, Principal
 from .observability import MetricUnit, count, logger, tracer
@@ -164,7 +164,7 @@ def run(
     ``timeout`` bounds each step; ``publisher`` defaults to one without the rate limit.
     """
     run_id = uuid.uuid4().hex[:16]
-    state = _Run(run_id=run_id, channel=f"private-canary-{run_id}")
+    state = _Run(run_id=run_id, channel=CANARY.name(run_id=run_id))
     failure: _Failed | None = None
     try:
         _probe(state, timeout, publisher or Publisher(rate_limit=False), settings or get_settings())

@@ -1,6 +1,6 @@
 """The event catalog: which events each channel family accepts, and the data each event carries.
 
-``EVENTS`` maps a channel family id (as produced by ``toolboxai_realtime.channels``) to its events and
+``EVENTS`` maps a channel family (a line of ``toolboxai_realtime.channels.CHANNELS``) to its events and
 each event to the pydantic model of its ``data``. The server validates every event it publishes
 against it (``validate_event``), checks Pusher's size limit on the result (``check_size``), and the same
 definitions are exported as one JSON Schema document (``json_schema``, committed as
@@ -53,6 +53,8 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue, WithJsonSchema, models_json_schema
 from pydantic_core import PydanticCustomError, PydanticSerializationError
 
+from . import channels
+from .channels import ChannelFamily
 from .errors import PayloadTooLarge, ValidationFailed
 from .event_ids import EVENT_ID_PATTERN
 
@@ -102,7 +104,7 @@ Timestamp = Annotated[
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 """An opaque id: 1-128 printable ASCII characters, no spaces."""
 
-ChannelId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-=@,.;]+$")]
+ChannelId = Annotated[str, Field(min_length=1, max_length=128, pattern=channels.id_pattern())]
 """A user, class or lesson id: it appears in channel names, so only Pusher's channel-name characters."""
 
 Title = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
@@ -413,31 +415,32 @@ _LESSON = _events(
 )
 _CANARY = _events(canary_probe=CanaryProbe)
 
-EVENTS: Mapping[str, Mapping[str, type[BaseModel]]] = MappingProxyType(
+EVENTS: Mapping[ChannelFamily, Mapping[str, type[BaseModel]]] = MappingProxyType(
     {
-        "dashboard-updates": _DASHBOARD,
-        "content-generation": _CONTENT,
-        "agent-status": _AGENT,
-        "private-user": _USER,
-        "private-encrypted-user": _USER,
-        "private-class": _CLASS,
-        "private-encrypted-class": _CLASS,
-        "presence-classroom": _CLASSROOM,
-        "presence-lesson": _LESSON,
-        "private-canary": _CANARY,
+        channels.DASHBOARD_UPDATES: _DASHBOARD,
+        channels.CONTENT_GENERATION: _CONTENT,
+        channels.AGENT_STATUS: _AGENT,
+        channels.USER: _USER,
+        channels.ENCRYPTED_USER: _USER,
+        channels.CLASS: _CLASS,
+        channels.ENCRYPTED_CLASS: _CLASS,
+        channels.CLASSROOM: _CLASSROOM,
+        channels.LESSON: _LESSON,
+        channels.CANARY: _CANARY,
     }
 )
-"""Channel family id -> event name -> model of the event's data (read-only)."""
+"""Channel family -> event name -> model of the event's data (read-only), in the table's order."""
 
 # ------------------------------------------------------------------------------------------------- API
 
 
-def allowed_events(family: str) -> tuple[str, ...]:
-    """The events the server may publish on ``family``, in catalog order; ``()`` for unknown families."""
-    return tuple(EVENTS.get(family, ()))
+def allowed_events(family: ChannelFamily | None) -> tuple[str, ...]:
+    """The events the server may publish on ``family``, in catalog order; ``()`` for ``None`` (a channel
+    the table does not define) and families without events."""
+    return tuple(EVENTS.get(family, ())) if family is not None else ()
 
 
-def validate_event(family: str | None, event: str, data: object) -> dict[str, Any]:
+def validate_event(family: ChannelFamily | None, event: str, data: object) -> dict[str, Any]:
     """Validate ``data`` for ``event`` on a channel of ``family`` and return it JSON-ready.
 
     The result is the validated data as JSON values (timestamps as ISO-8601 strings, ``None`` fields
@@ -450,7 +453,7 @@ def validate_event(family: str | None, event: str, data: object) -> dict[str, An
     details are ``[{"loc": ["data", ...], "msg": ..., "type": ...}]`` and never echo input values.
     """
     events = EVENTS.get(family) if family is not None else None
-    if events is None:
+    if family is None or events is None:
         message = "Events cannot be published on this channel: it is not one of the catalog's channels."
         raise ValidationFailed(
             message,
@@ -460,7 +463,7 @@ def validate_event(family: str | None, event: str, data: object) -> dict[str, An
     model = events.get(event)
     if model is None:
         allowed = tuple(events)
-        message = f"The event is not allowed on {family} channels. Allowed events: {', '.join(allowed)}."
+        message = f"The event is not allowed on {family.id} channels. Allowed events: {', '.join(allowed)}."
         raise ValidationFailed(
             message,
             code="unknown_event",
@@ -553,17 +556,17 @@ def json_schema() -> dict[str, Any]:
         "required": ["event_id"],
     }
 
-    channels: dict[str, dict[str, JsonSchemaValue]] = {}
+    by_family: dict[str, dict[str, JsonSchemaValue]] = {}
     branches: list[JsonSchemaValue] = []
     for family, events in EVENTS.items():
-        channels[family] = {}
+        by_family[family.id] = {}
         for event, model in events.items():
             ref = refs[(model, "validation")]
-            channels[family][event] = ref
+            by_family[family.id][event] = ref
             branches.append(
                 {
                     "properties": {
-                        "family": {"const": family},
+                        "family": {"const": family.id},
                         "event": {"const": event},
                         "data": ref,
                     }
@@ -580,13 +583,13 @@ def json_schema() -> dict[str, Any]:
         ),
         "type": "object",
         "properties": {
-            "family": {"enum": list(EVENTS)},
+            "family": {"enum": [family.id for family in EVENTS]},
             "event": {"type": "string", "minLength": 1, "maxLength": 200},
             "data": {"$ref": "#/$defs/DeliveredEvent"},
         },
         "required": ["family", "event", "data"],
         "oneOf": branches,
-        "x-channels": channels,
+        "x-channels": by_family,
         "x-max-data-bytes": MAX_EVENT_DATA_BYTES,
         "$defs": defs,
     }

@@ -1,27 +1,33 @@
-"""The channel policy, declared as a table: which channels exist and who may subscribe to them.
+"""The channel policy, declared as a table: the only place that knows channel names.
 
 Read ``CHANNELS`` like Laravel's ``routes/channels.php``: one line per channel family with its template,
-its kind, its rule and whether clients may send ``client-`` events on it. ``parse_channel`` finds the
-family of a name, ``authorize`` applies the family's rule, ``require_subscribe`` turns a refusal into a
-``Forbidden``. The events each family carries live in ``toolboxai_realtime.catalog``, keyed by the same
-family ids.
+its kind, who may subscribe, who may view it in the read API, whether clients may send ``client-``
+events on it (and how large) and whether its events are kept as history. Each line is also a module
+constant (``USER``, ``CLASSROOM``, ...) that builds names: ``CLASSROOM.name(class_id="7")`` is
+``"presence-classroom-7"``, ``CLASSROOM.channel(class_id="7")`` the parsed ``Channel``. Other modules
+ask a parsed ``Channel`` (``channel.is_presence``, ``channel.keeps_history``, ``channel.family``) or
+``kind_of`` instead of matching prefixes, and take the channel alphabet from ``id_pattern``.
+``parse_channel`` finds the family of a name, ``authorize`` applies the family's rule,
+``require_subscribe`` turns a refusal into a ``Forbidden``, ``visible_to`` applies the family's viewers.
+The events each family carries live in ``toolboxai_realtime.catalog``, keyed by these family objects.
 
 Names, in order of checking:
 
 1. **Grammar** (Pusher's service limits): 1-164 characters from ``A-Z a-z 0-9 _ - = @ , . ;``.
    Anything else is ``InvalidChannel`` (400, ``invalid_channel_name``).
-2. **Family**: the first template of ``CHANNELS`` that matches the whole name. Template parameters
-   (``{user_id}``, ``{class_id}``, ``{lesson_id}``) match ``[A-Za-z0-9_=@,.;]+``: the channel alphabet
-   *without* ``-``. Because ``-`` separates the words of a template, no name can then match two
-   templates (``private-encrypted-user-5`` can only be the encrypted family; a future
-   ``presence-lesson-{lesson_id}-breakout`` could not swallow ``presence-lesson-7``), so the table is
-   unambiguous by construction and its order is a readability choice, not a precedence rule. The
-   price: an id containing ``-`` (a UUID, for instance) has no channel of its own.
-3. **Kind** (Pusher's prefixes): ``private-encrypted-`` -> encrypted, ``presence-`` -> presence,
-   ``private-`` -> private, anything else public. A private/presence/encrypted name that matches no
-   template is an *unknown* channel: nobody may subscribe to it. A public name other than the three
-   declared public channels is an unknown public channel: subscribing needs no authorization (Pusher
-   does not ask), but the server publishes nothing on it.
+2. **Family**: the template of ``CHANNELS`` that matches the whole name. Template parameters
+   (``{user_id}``, ``{class_id}``, ``{lesson_id}``, ``{run_id}``) match ``PARAM_PATTERN``, the whole
+   channel alphabet *including* ``-``, so UUID-style ids get their channel
+   (``private-user-0b6c1f2e-9d7a-…``). The templates' fixed parts are chosen so that no name matches
+   two of them (``private-encrypted-user-5`` cannot be a ``private-user`` channel because no template is
+   ``private-{x}``; a property test checks it over the whole table), so the table's order is a
+   readability choice, not a precedence rule. A new template whose fixed part is a prefix of another's
+   parameterised tail would break this; the property test is the guard.
+3. **Kind** (Pusher's prefixes, ``ChannelKind.prefix``): ``private-encrypted-`` -> encrypted,
+   ``presence-`` -> presence, ``private-`` -> private, anything else public. A private/presence/encrypted
+   name that matches no template is an *unknown* channel: nobody may subscribe to it. A public name
+   other than the three declared public channels is an unknown public channel: subscribing needs no
+   authorization (Pusher does not ask), but the server publishes nothing on it.
 """
 
 from __future__ import annotations
@@ -40,11 +46,21 @@ from .errors import BadRequest, Forbidden, InvalidChannel
 from .identity import TRIGGER_SCOPE, Principal
 
 __all__ = [
+    "AGENT_STATUS",
+    "CANARY",
     "CHANNELS",
     "CHANNEL_NAME_MAX_LENGTH",
+    "CLASS",
+    "CLASSROOM",
+    "CONTENT_GENERATION",
+    "DASHBOARD_UPDATES",
+    "ENCRYPTED_CLASS",
+    "ENCRYPTED_USER",
     "EVENT_NAME_MAX_LENGTH",
     "FAMILIES",
+    "LESSON",
     "PARAM_PATTERN",
+    "USER",
     "Channel",
     "ChannelFamily",
     "ChannelKind",
@@ -54,14 +70,19 @@ __all__ = [
     "Rule",
     "ServerEventName",
     "SocketId",
+    "ViewRule",
+    "admins",
     "anyone",
     "authorize",
+    "id_pattern",
     "in_class_or_admin",
     "in_lesson_or_admin",
+    "kind_of",
     "own_user",
     "parse_channel",
     "require_subscribe",
     "service_or_admin",
+    "teachers",
     "validate_channel_name",
     "validate_event_name",
     "validate_server_event_name",
@@ -94,8 +115,21 @@ CLIENT_EVENT_PREFIX = "client-"
 SOCKET_ID_PATTERN = r"^[0-9]+\.[0-9]+$"
 _SOCKET_ID = re.compile(r"[0-9]+\.[0-9]+")
 
-PARAM_PATTERN = r"[A-Za-z0-9_\-=@,.;]+"
+PARAM_PATTERN = rf"[{_CHANNEL_CHARS}]+"
 """What a template parameter matches: the whole channel alphabet, '-' included (UUID ids)."""
+
+
+def id_pattern(max_length: int | None = None, *, colon: bool = False) -> str:
+    """An anchored regex for ids written with the channel alphabet: ``^[A-Za-z0-9_\\-=@,.;]+$``, or
+    ``{1,max_length}`` instead of ``+``. With ``colon=True`` the alphabet of event names (``:`` too).
+
+    For ids that name channels or Pusher users (pusher-http-python's ``validate_user_id`` uses the same
+    alphabet, at most 200 characters) and for pydantic ``pattern=`` constraints, so that the alphabet is
+    written once. Never raises (``max_length`` below 1 gives a pattern nothing matches but ``""``).
+    """
+    chars = _EVENT_CHARS if colon else _CHANNEL_CHARS
+    repeat = "+" if max_length is None else f"{{1,{max_length}}}"
+    return f"^[{chars}]{repeat}$"
 
 
 def _channel_name_problem(name: str) -> str | None:
@@ -220,6 +254,14 @@ class ChannelKind(StrEnum):
     PRESENCE = "presence"
     ENCRYPTED = "encrypted"
 
+    @property
+    def prefix(self) -> str:
+        """The name prefix of this kind (``presence-``, ...; ``""`` for public), e.g. for store queries.
+
+        ``private-`` also starts every encrypted name: to tell kinds apart, use ``kind_of``.
+        """
+        return next((prefix for prefix, kind in _KIND_PREFIXES if kind is self), "")
+
 
 # Most specific first: "private-encrypted-" is also a "private-" prefix.
 _KIND_PREFIXES: tuple[tuple[str, ChannelKind], ...] = (
@@ -229,7 +271,8 @@ _KIND_PREFIXES: tuple[tuple[str, ChannelKind], ...] = (
 )
 
 
-def _kind_of(name: str) -> ChannelKind:
+def kind_of(name: str) -> ChannelKind:
+    """The kind of channel ``name`` by its prefix alone (no grammar check, no family). Never raises."""
     for prefix, kind in _KIND_PREFIXES:
         if name.startswith(prefix):
             return kind
@@ -297,6 +340,22 @@ def service_or_admin(principal: Principal, params: Mapping[str, str]) -> Decisio
     return Decision(False, "not_a_service", "Only services and administrators may join canary channels.")
 
 
+ViewRule = Callable[[Principal, Mapping[str, str]], bool]
+"""Who may view a channel in the read API (occupancy, members): the caller and the template's parameters."""
+
+
+def admins(principal: Principal, params: Mapping[str, str]) -> bool:
+    """Administrators only: the default viewers of a family."""
+    return principal.is_admin
+
+
+def teachers(principal: Principal, params: Mapping[str, str]) -> bool:
+    """Administrators, and teachers whose ``class_ids`` hold the channel's ``{class_id}``."""
+    if principal.is_admin:
+        return True
+    return principal.role == "teacher" and params["class_id"] in principal.class_ids
+
+
 _UNKNOWN = Decision(False, "unknown_channel", "This channel is not one of the channels this service defines.")
 
 
@@ -316,28 +375,31 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ChannelFamily:
     """One line of the policy: a channel template and what holds for the channels it names.
 
     The family ``id`` is the template without its parameter (``private-user-{user_id}`` ->
-    ``private-user``); ``toolboxai_realtime.catalog`` keys its events by it.
+    ``private-user``): the metric dimension and the catalog schema's key. Families compare and hash by
+    identity (each is one line of the table); ``toolboxai_realtime.catalog`` keys its events by them.
     """
 
     template: str
     kind: ChannelKind
     rule: Rule
+    viewers: ViewRule = admins
+    keeps_history: bool = False
     client_events: bool = False
     client_event_bytes: int = 0
-    history: bool = False
     id: str = field(init=False)
-    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    params: tuple[str, ...] = field(init=False)
+    pattern: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # The table is code: a template whose prefix contradicts its declared kind is a bug caught at
         # import (pure string checks, no I/O).
-        if _kind_of(self.template) is not self.kind:
-            raise ValueError(f"{self.template!r} is a {_kind_of(self.template)} channel, not {self.kind}")
+        if kind_of(self.template) is not self.kind:
+            raise ValueError(f"{self.template!r} is a {kind_of(self.template)} channel, not {self.kind}")
         if _channel_name_problem(_PLACEHOLDER.sub("x", self.template)):
             raise ValueError(f"{self.template!r} does not produce valid channel names")
         if self.client_events and self.kind in (ChannelKind.PUBLIC, ChannelKind.ENCRYPTED):
@@ -347,15 +409,42 @@ class ChannelFamily:
                 f"{self.template!r}: client events need a data limit of 1-{CLIENT_EVENT_MAX_BYTES} bytes, "
                 "and only families that accept them have one"
             )
-        if self.history and self.kind is ChannelKind.ENCRYPTED:
+        if self.keeps_history and self.kind is ChannelKind.ENCRYPTED:
             raise ValueError(f"Encrypted channels keep no plaintext at rest: no history ({self.template!r})")
+        if self.viewers is teachers and "{class_id}" not in self.template:
+            raise ValueError(f"{self.template!r} has no class: its viewers cannot be the class's teachers")
         object.__setattr__(self, "id", self.template.split("-{", 1)[0])
+        object.__setattr__(self, "params", tuple(_PLACEHOLDER.findall(self.template)))
         object.__setattr__(self, "pattern", _compile(self.template))
+
+    def __repr__(self) -> str:
+        return f"ChannelFamily({self.template!r})"
 
     def match(self, name: str) -> dict[str, str] | None:
         """The template parameters if ``name`` is a channel of this family, else ``None``."""
         found = self.pattern.fullmatch(name)
         return found.groupdict() if found else None
+
+    def name(self, **params: str) -> str:
+        """The channel name of this family for ``params``: ``CLASS.name(class_id="7")`` is
+        ``"private-class-7"``. The name is not checked (``channel`` does that; publishing checks it too).
+
+        Raises ``TypeError`` unless ``params`` are exactly the template's parameters (a programming error).
+        """
+        if set(params) != set(self.params):
+            raise TypeError(f"{self.template!r} takes the parameters {self.params}, not {tuple(params)}")
+        return self.template.format_map(params)
+
+    def channel(self, **params: str) -> Channel:
+        """The parsed ``Channel`` of this family for ``params`` (see ``name``).
+
+        Raises ``InvalidChannel`` (400, ``invalid_channel_name``) when the name breaks Pusher's grammar
+        or the values do not make a channel of this family (an empty id), and ``TypeError`` as ``name``.
+        """
+        channel = parse_channel(self.name(**params))
+        if channel.family is not self:
+            raise InvalidChannel(f"These ids do not make a {self.id} channel.")
+        return channel
 
 
 PUBLIC, PRIVATE, PRESENCE, ENCRYPTED = (
@@ -370,20 +459,33 @@ CLIENT_EVENT_MAX_BYTES = 10240
 
 # fmt: off
 CHANNELS: tuple[ChannelFamily, ...] = (
-    #             template                              kind       who may subscribe   client (bytes), history
-    ChannelFamily("dashboard-updates",                  PUBLIC,    anyone,             history=True),
-    ChannelFamily("content-generation",                 PUBLIC,    anyone,             history=True),
-    ChannelFamily("agent-status",                       PUBLIC,    anyone,             history=True),
-    ChannelFamily("private-user-{user_id}",             PRIVATE,   own_user,           history=True),
-    ChannelFamily("private-class-{class_id}",           PRIVATE,   in_class_or_admin,  history=True),
-    ChannelFamily("presence-classroom-{class_id}",      PRESENCE,  in_class_or_admin,  True, 1024),
-    ChannelFamily("presence-lesson-{lesson_id}",        PRESENCE,  in_lesson_or_admin, True, 4096),
-    ChannelFamily("private-encrypted-user-{user_id}",   ENCRYPTED, own_user),
-    ChannelFamily("private-encrypted-class-{class_id}", ENCRYPTED, in_class_or_admin),
-    ChannelFamily("private-canary-{run_id}",            PRIVATE,   service_or_admin),
+    #            template                         kind      may subscribe       may view  history, client
+    ChannelFamily("dashboard-updates",             PUBLIC,   anyone,             admins,   True),
+    ChannelFamily("content-generation",            PUBLIC,   anyone,             admins,   True),
+    ChannelFamily("agent-status",                  PUBLIC,   anyone,             admins,   True),
+    ChannelFamily("private-user-{user_id}",        PRIVATE,  own_user,           admins,   True),
+    ChannelFamily("private-class-{class_id}",      PRIVATE,  in_class_or_admin,  teachers, True),
+    ChannelFamily("presence-classroom-{class_id}", PRESENCE, in_class_or_admin,  teachers, False, True, 1024),
+    ChannelFamily("presence-lesson-{lesson_id}",   PRESENCE, in_lesson_or_admin, admins,   False, True, 4096),
+    ChannelFamily("private-encrypted-user-{user_id}",   ENCRYPTED, own_user,           admins),
+    ChannelFamily("private-encrypted-class-{class_id}", ENCRYPTED, in_class_or_admin,  teachers),
+    ChannelFamily("private-canary-{run_id}",       PRIVATE,  service_or_admin,   admins),
 )
 # fmt: on
-"""The policy. Client events are on only where people work together live (the presence channels);
+(
+    DASHBOARD_UPDATES,
+    CONTENT_GENERATION,
+    AGENT_STATUS,
+    USER,
+    CLASS,
+    CLASSROOM,
+    LESSON,
+    ENCRYPTED_USER,
+    ENCRYPTED_CLASS,
+    CANARY,
+) = CHANNELS
+"""The policy, also bound to one constant per line (``USER``, ``CLASSROOM``, ...) for other modules.
+Client events are on only where people work together live (the presence channels);
 announcements and personal channels are server-to-client. Pusher offers none on encrypted channels.
 Pusher (and soketi) relay a ``client-`` event on any private or presence channel of an app that enables
 them: this column is enforced after the fact, from the ``client_event`` webhook (``client_events``
@@ -398,7 +500,10 @@ the presence channels (most of their traffic is ``client-`` events, which go soc
 Pusher and never pass through this service, so a history would be partial; who is there is the members
 API's job); the encrypted channels (end-to-end encryption means no plaintext at rest, and a ciphertext
 history would hand out what only the two ends should read for as long as it is kept: no history); and the
-canary's per-run probe channels (nobody reads them back)."""
+canary's per-run probe channels (nobody reads them back).
+
+Viewers (the occupancy and members read API): admins see every channel; teachers also see the channels
+of their classes (the families with a ``{class_id}`` and ``teachers``); students see none."""
 
 FAMILIES: Mapping[str, ChannelFamily] = MappingProxyType({family.id: family for family in CHANNELS})
 """Family id -> family (read-only)."""
@@ -423,15 +528,28 @@ if len(FAMILIES) != len(CHANNELS):  # pragma: no cover - a table bug, caught at 
 
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """A parsed channel name. ``family`` is ``None`` for channels the policy does not define."""
+    """A parsed channel name. ``family`` is its line of ``CHANNELS``, ``None`` for channels the policy
+    does not define; the other facts of the table are read through it."""
 
     name: str
-    family: str | None
+    family: ChannelFamily | None
     kind: ChannelKind
     params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
-    client_events: bool = False
-    client_event_bytes: int = 0
-    history: bool = False
+
+    @property
+    def client_events(self) -> bool:
+        """Whether clients may send ``client-`` events here (``False`` for unknown channels)."""
+        return self.family is not None and self.family.client_events
+
+    @property
+    def client_event_bytes(self) -> int:
+        """The data limit of a client event here, in bytes (0 where client events are not allowed)."""
+        return self.family.client_event_bytes if self.family is not None else 0
+
+    @property
+    def keeps_history(self) -> bool:
+        """Whether the events published here are kept for the history API (``False`` when unknown)."""
+        return self.family is not None and self.family.keeps_history
 
     @property
     def is_public(self) -> bool:
@@ -469,16 +587,8 @@ def parse_channel(name: str) -> Channel:
     for family in CHANNELS:
         params = family.match(name)
         if params is not None:
-            return Channel(
-                name,
-                family.id,
-                family.kind,
-                MappingProxyType(params),
-                family.client_events,
-                family.client_event_bytes,
-                family.history,
-            )
-    return Channel(name, None, _kind_of(name))
+            return Channel(name, family, family.kind, MappingProxyType(params))
+    return Channel(name, None, kind_of(name))
 
 
 def authorize(principal: Principal, channel: Channel) -> Decision:
@@ -487,10 +597,9 @@ def authorize(principal: Principal, channel: Channel) -> Decision:
     Unknown channels (``family is None``, public or not) are refused with reason ``unknown_channel``.
     Never raises.
     """
-    family = FAMILIES.get(channel.family) if channel.family is not None else None
-    if family is None:
+    if channel.family is None:
         return _UNKNOWN
-    return family.rule(principal, channel.params)
+    return channel.family.rule(principal, channel.params)
 
 
 def require_subscribe(principal: Principal, channel: Channel) -> Decision:
@@ -506,15 +615,10 @@ def require_subscribe(principal: Principal, channel: Channel) -> Decision:
 
 
 def visible_to(principal: Principal, channel: Channel) -> bool:
-    """Whether the read API may show ``channel`` (its occupancy, its members) to ``principal``.
-
-    Admins see every channel. Teachers see the channels of their classes: the families with a
-    ``{class_id}`` (``private-class``, ``presence-classroom``, ``private-encrypted-class``) whose id is
-    in their ``class_ids``. Everyone else sees nothing. Never raises.
+    """Whether the read API may show ``channel`` (its occupancy, its members) to ``principal``: the
+    ``viewers`` column of its family. Channels the table does not define only to admins (a stray
+    channel is what an operator looks for). Never raises.
     """
-    if principal.is_admin:
-        return True
-    if principal.role == "teacher" and channel.family is not None:
-        class_id = channel.params.get("class_id")
-        return class_id is not None and class_id in principal.class_ids
-    return False
+    if channel.family is None:
+        return principal.is_admin
+    return channel.family.viewers(principal, channel.params)

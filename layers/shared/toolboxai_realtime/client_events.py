@@ -53,7 +53,7 @@ def violation(
         parsed = parse_channel(channel)
     except InvalidChannel:
         parsed = None
-    limit = parsed.client_event_bytes if parsed is not None and parsed.client_events else 0
+    limit = parsed.client_event_bytes if parsed is not None else 0
     if limit == 0:
         reason = "client_events_not_allowed"
     elif size_bytes > limit:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import aws
+from .channels import CONTENT_GENERATION
 from .errors import RealtimeError
 from .legacy_ws import frame
 from .observability import count, logger
@@ -24,7 +25,7 @@ from .settings import get_settings
 from .stores import connections
 
 MAX_WORKERS = 32
-LEGACY_CHANNEL = "content-generation"
+LEGACY_CHANNEL = CONTENT_GENERATION.name()
 
 
 @dataclass(frozen=True)

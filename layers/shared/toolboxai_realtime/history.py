@@ -2,7 +2,7 @@
 
 ``GET /realtime/channels/{channel}/history?after=&limit=`` and ``Publisher.history`` read it. What is kept
 and for how long: every event published through this service on a channel whose family keeps history
-(the ``history`` column of ``toolboxai_realtime.channels.CHANNELS``), for ``HISTORY_RETENTION`` seconds
+(the ``keeps_history`` column of ``toolboxai_realtime.channels.CHANNELS``), for ``HISTORY_RETENTION`` seconds
 (default 24 h), written before the publish is sent (``toolboxai_realtime.publisher``).
 
 Guarantees (per channel):
@@ -114,7 +114,7 @@ def _read(channel: Channel, after: str | None, limit: int, clock: Callable[[], f
         raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}.", code="invalid_limit")
     if after is not None and not event_ids.is_event_id(after):
         raise BadRequest("after must be an event_id (a 26-character ULID).", code="invalid_after")
-    if not channel.history:
+    if not channel.keeps_history:
         raise NotFound("This channel keeps no history.", code="history_not_kept")
     now = clock()
     retention = get_settings().history_retention

@@ -16,13 +16,14 @@ import time
 from typing import Any
 
 from . import bodies
+from .channels import CONTENT_GENERATION, id_pattern
 from .errors import BadRequest, RealtimeError
 from .observability import count, logger
 from .stores import connections
 from .stores.connections import Connection
 
 MAX_MESSAGE_BYTES = 4096
-_FILTER = re.compile(r"^[A-Za-z0-9_\-=@,.;:]{1,128}$")
+_FILTER = re.compile(id_pattern(128, colon=True))  # the alphabet of event names
 
 
 def _reply(status: int, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def connect(connection_id: str, query: dict[str, str]) -> dict[str, Any]:
         value = query.get(name)
         if value is not None and not _FILTER.fullmatch(value):
             logger.info("legacy ws connect refused", extra={"reason": f"invalid_{name}"})
-            return _error(f"invalid_{name}", f"{name} must be 1-128 characters of [A-Za-z0-9_-=@,.;:].", 400)
+            return _error(f"invalid_{name}", f"{name} must be 1-128 letters, digits or _ - = @ , . ; :", 400)
         filters[name] = value
     try:
         connections.add(Connection(connection_id, filters["content_id"], filters["user_id"]))
@@ -92,5 +93,5 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
 
 def frame(event_name: str, data: dict[str, Any]) -> bytes:
     """The frame a legacy client receives for one content-generation event."""
-    doc = {"channel": "content-generation", "event": event_name, "data": data}
+    doc = {"channel": CONTENT_GENERATION.name(), "event": event_name, "data": data}
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()

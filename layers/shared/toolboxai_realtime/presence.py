@@ -20,7 +20,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .channels import CHANNEL_NAME_MAX_LENGTH, CHANNEL_NAME_PATTERN, ChannelKind, parse_channel, visible_to
+from .channels import (
+    CHANNEL_NAME_MAX_LENGTH,
+    CHANNEL_NAME_PATTERN,
+    CLASSROOM,
+    ChannelKind,
+    id_pattern,
+    parse_channel,
+    visible_to,
+)
 from .errors import BadRequest, Forbidden
 from .identity import Principal
 from .observability import count
@@ -210,7 +218,7 @@ class ClassConnected(BaseModel):
     count: int
 
 
-_CLASS_ID = re.compile(r"[A-Za-z0-9_\-=@,.;]{1,128}")
+_CLASS_ID = re.compile(id_pattern(128))
 
 
 def class_connected(principal: Principal, class_id: str) -> ClassConnected:
@@ -235,11 +243,11 @@ def class_connected(principal: Principal, class_id: str) -> ClassConnected:
     if not (principal.is_admin or class_id in principal.class_ids):
         raise Forbidden("You may only watch the classes you teach.", code="class_not_visible")
     where: dict[str, list[str]] = {}
-    for record in store.active_channels("presence-"):
+    for record in store.active_channels(ChannelKind.PRESENCE.prefix):
         for member in current_members(record):
             where.setdefault(member.user_id, []).append(record.name)
     facts = store.signin_facts(list(where))
-    classroom = f"presence-classroom-{class_id}"
+    classroom = CLASSROOM.name(class_id=class_id)
     students = []
     for user_id, names in sorted(where.items()):
         fact = facts.get(user_id)

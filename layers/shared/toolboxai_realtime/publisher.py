@@ -66,12 +66,19 @@ from pydantic_core import CoreSchema
 from . import catalog, event_ids, fanout, pusher_gateway
 from . import history as history_api
 from .channels import (
+    AGENT_STATUS,
     CHANNELS,
+    CONTENT_GENERATION,
+    DASHBOARD_UPDATES,
+    ENCRYPTED_USER,
+    USER,
     Channel,
+    ChannelFamily,
     ChannelKind,
     ChannelName,
     ServerEventName,
     SocketId,
+    id_pattern,
     parse_channel,
     validate_server_event_name,
     validate_socket_id,
@@ -158,7 +165,9 @@ EventData = Annotated[dict[str, Any], _CatalogJsonSchema()]
 def catalog_openapi_refs() -> dict[str, dict[str, dict[str, str]]]:
     """``{family: {event: {"$ref": "#/components/schemas/<Model>"}}}``: the catalog, for OpenAPI."""
     return {
-        family: {event: {"$ref": f"#/components/schemas/{model.__name__}"} for event, model in events.items()}
+        family.id: {
+            event: {"$ref": f"#/components/schemas/{model.__name__}"} for event, model in events.items()
+        }
         for family, events in catalog.EVENTS.items()
     }
 
@@ -286,7 +295,7 @@ class _Prepared:
         return [
             HistoryItem(channel.name, self.event_id, self.event, self.text)
             for channel in self.checked.channels
-            if channel.history
+            if channel.keeps_history
         ]
 
 
@@ -343,24 +352,25 @@ def _prepare(checked: _Checked, event_id: str) -> _Prepared:
     return _Prepared(checked, event_id, pusher_gateway.encode(with_id), data_bytes, sent_bytes)
 
 
-USER_EVENTS_FAMILY = "private-user"
+USER_EVENTS_FAMILY = USER
 """The catalog family whose events may be sent to a user on every device (``Publisher.send_to_user``)."""
 
-_PUSHER_USER_ID = re.compile(r"[A-Za-z0-9_\-=@,.;]{1,200}")  # the SDK's validate_user_id
+_PUSHER_USER_ID = re.compile(id_pattern(200))  # the SDK's validate_user_id
 
 
 def _user_channel(user_id: object) -> Channel:
-    """The server-to-user channel of ``user_id`` as a ``Channel`` of the ``private-user`` family."""
+    """The server-to-user channel of ``user_id`` as a ``Channel``: Pusher's, not a line of the table
+    (``family`` ``None``, so no history); its events are those of ``USER_EVENTS_FAMILY``."""
     if not isinstance(user_id, str) or not _PUSHER_USER_ID.fullmatch(user_id):
         raise ValidationFailed(
             "The user id must be 1-200 letters, digits or _ - = @ , . ; (what Pusher accepts).",
             code="invalid_user_id",
         )
     name = pusher_gateway.SERVER_TO_USER_PREFIX + user_id
-    return Channel(name, USER_EVENTS_FAMILY, ChannelKind.PRIVATE, MappingProxyType({"user_id": user_id}))
+    return Channel(name, None, ChannelKind.PRIVATE, MappingProxyType({"user_id": user_id}))
 
 
-def _check_for(channel: Channel, family: str, event: str, data: object) -> _Checked:
+def _check_for(channel: Channel, family: ChannelFamily, event: str, data: object) -> _Checked:
     """``_check`` for a channel the policy table does not name (the server-to-user channel): the event
     name, no ``event_id`` in the data, the catalog of ``family``."""
     if not isinstance(event, str):
@@ -521,8 +531,8 @@ class Publisher:
         ``assignment_due``, ``grade_posted``; ``encrypted=True`` uses ``private-encrypted-user-{user_id}``.
         Raises what ``trigger`` raises.
         """
-        prefix = "private-encrypted-user-" if encrypted else "private-user-"
-        return self.trigger(f"{prefix}{user_id}", event, notification, socket_id)
+        family = ENCRYPTED_USER if encrypted else USER
+        return self.trigger(family.name(user_id=user_id), event, notification, socket_id)
 
     def broadcast_system_message(
         self, message: Mapping[str, Any], *, event: str = "system_notification"
@@ -532,7 +542,7 @@ class Publisher:
         ``event`` is ``system_notification`` (default), ``maintenance_alert``, ``feature_update`` or
         ``notification`` (title optional). Raises what ``trigger`` raises.
         """
-        return self.trigger("dashboard-updates", event, message)
+        return self.trigger(DASHBOARD_UPDATES.name(), event, message)
 
     def update_content_progress(
         self,
@@ -553,7 +563,7 @@ class Publisher:
         data: dict[str, Any] = {"content_id": content_id, "progress": progress, "stage": stage, **extra}
         if user_id is not None:
             data["user_id"] = user_id
-        return self.trigger("content-generation", event, data)
+        return self.trigger(CONTENT_GENERATION.name(), event, data)
 
     def report_agent_status(
         self,
@@ -577,7 +587,7 @@ class Publisher:
         if performance_metrics is not None:
             data["performance_metrics"] = dict(performance_metrics)
         name = event or ("agent_error" if status == "error" else "system_health")
-        return self.trigger("agent-status", name, data)
+        return self.trigger(AGENT_STATUS.name(), name, data)
 
     # --- the one publish path
 
@@ -672,7 +682,7 @@ class Publisher:
 def _family_metric(channel: Channel) -> str:
     if channel.name.startswith(pusher_gateway.SERVER_TO_USER_PREFIX):
         return "server-to-user"
-    return channel.family or "unknown"
+    return channel.family.id if channel.family else "unknown"
 
 
 @contextmanager

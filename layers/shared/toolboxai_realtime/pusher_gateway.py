@@ -43,6 +43,7 @@ from pusher.util import validate_user_id
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from . import bodies, deadlines
+from .channels import ChannelKind, kind_of
 from .errors import (
     BadRequest,
     ConfigurationError,
@@ -145,7 +146,7 @@ def authorize_channel(
     Raises ``ConfigurationError`` for an encrypted channel when no master key is configured.
     """
     c = pusher_credentials()
-    if channel.startswith("private-encrypted-") and not c.encryption_master_key_base64:
+    if kind_of(channel) is ChannelKind.ENCRYPTED and not c.encryption_master_key_base64:
         raise ConfigurationError(
             "End-to-end encrypted channels are not enabled on this server.", code="encryption_not_configured"
         )
@@ -330,7 +331,7 @@ def _as_text(data: Any) -> str:
 
 def _master_key(channels: Sequence[str]) -> bytes | None:
     """The encryption master key when ``channels`` include an encrypted one, else ``None``."""
-    if not any(name.startswith("private-encrypted-") for name in channels):
+    if not any(kind_of(name) is ChannelKind.ENCRYPTED for name in channels):
         return None
     master = pusher_credentials().encryption_master_key_base64
     if not master:
@@ -406,7 +407,7 @@ def users_info(channel: str) -> list[str]:
 
 def ping() -> None:
     """One cheap signed call, for health checks. Raises ``UpstreamUnavailable``."""
-    channels_info(prefix="presence-")
+    channels_info(prefix=ChannelKind.PRESENCE.prefix)
 
 
 def encode(data: Any) -> str:

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from . import pusher_gateway
+from .channels import ChannelKind
+from .channels import kind_of as channel_kind
 from .observability import count, logger, tracer
 from .presence import current_members
 from .stores import presence as store
@@ -98,7 +100,7 @@ def run(*, clock: Callable[[], float] = time.time) -> ReconcileReport:
         record = stored.get(name) or ChannelRecord(name=name)
         live_members: set[str] | None = None
         live_occupied = name in live
-        if name.startswith("presence-"):
+        if channel_kind(name) is ChannelKind.PRESENCE:
             live_members = set(pusher_gateway.users_info(name)) if live_occupied else set()
             pusher_calls += live_occupied
             # A presence channel is occupied exactly while it has members (it may have emptied

@@ -28,7 +28,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from . import pusher_gateway
-from .channels import PARAM_PATTERN, ServerEventName
+from .channels import PARAM_PATTERN, ServerEventName, id_pattern
 from .errors import Forbidden, NotFound, RealtimeError, ValidationFailed
 from .identity import Principal
 from .observability import count, logger, security_event
@@ -51,7 +51,7 @@ __all__ = [
     "validate_user_id",
 ]
 
-_USER_ID_PATTERN = r"^[A-Za-z0-9_\-=@,.;]{1,128}$"
+_USER_ID_PATTERN = id_pattern(128)
 _USER_ID = re.compile(_USER_ID_PATTERN)  # the same rule for path parameters
 PusherUserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_USER_ID_PATTERN)]
 """A user id Pusher can address (sign-in ``id``, ``#server-to-user-{id}``): 1-128 of the channel alphabet."""

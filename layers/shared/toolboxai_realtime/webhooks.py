@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from . import client_events, pusher_gateway
-from .channels import EVENT_NAME_MAX_LENGTH, ChannelName
+from .channels import EVENT_NAME_MAX_LENGTH, ChannelKind, ChannelName, kind_of
 from .errors import BadRequest, InvalidSignature
 from .identity import UserId
 from .observability import count, logger, security_event, tracer
@@ -68,7 +68,7 @@ _LOGGED_KEY_CHARS = 64
 
 
 def _presence_channel(name: str) -> str:
-    if not name.startswith("presence-"):
+    if kind_of(name) is not ChannelKind.PRESENCE:
         raise ValueError("member events are only sent for presence channels")
     return name
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
+from ..channels import DASHBOARD_UPDATES
 from .records import CANCELLATION, AlertKey, CancellationNotice, LeadAlert, WindowRecord
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
     "plan",
 ]
 
-CHANNEL: Final = "dashboard-updates"
+CHANNEL: Final = DASHBOARD_UPDATES.name()
 EVENT: Final = "maintenance_alert"
 
 DEFAULT_LEAD_MINUTES: Final = (1440, 60, 15, 0)

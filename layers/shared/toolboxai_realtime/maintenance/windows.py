@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Final
 
 from .. import catalog
+from ..channels import DASHBOARD_UPDATES
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..identity import Principal, authenticate, bearer_token
 from ..observability import count, logger, security_event
@@ -19,7 +20,7 @@ from ..stores import maintenance as store
 from .models import MaintenanceWindowList, MaintenanceWindowRequest, MaintenanceWindowView
 from .records import CANCELLATION, AlertKey, WindowRecord
 from .run import MaintenanceAlertFailed, RunReport, carry_out, default_publisher
-from .schedule import CHANNEL, EVENT, iso, payload
+from .schedule import EVENT, iso, payload
 from .views import view
 
 __all__ = [
@@ -86,7 +87,7 @@ def create_window(
     # Validate the alerts now, against the catalog and Pusher's size limit, not when they are due.
     keys: list[AlertKey] = [*window.leads(), CANCELLATION]
     for key in keys:
-        catalog.check_size(catalog.validate_event(CHANNEL, EVENT, payload(window, key, ends_at)))
+        catalog.check_size(catalog.validate_event(DASHBOARD_UPDATES, EVENT, payload(window, key, ends_at)))
     store.create(window)
     logger.info(
         "maintenance window created",
