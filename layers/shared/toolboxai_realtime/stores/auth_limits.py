@@ -185,7 +185,7 @@ def admit(
             if error in {"ConditionalCheckFailedException", "ConditionalCheckFailed"}:
                 raise _refusal(old_item, counter, limit, cap, rate_resets_in, lease_resets_in) from exc
             if error in _CONFLICTS and attempt < _CONFLICT_RETRIES:
-                time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))  # noqa: S311 - jitter, not crypto
+                time.sleep(random.SystemRandom().uniform(0.005, 0.03) * (attempt + 1))  # SnapStart-safe
                 continue
             logger.error("auth-limits store failed", extra={"error_code": error})
             raise UpstreamUnavailable(
