@@ -23,7 +23,7 @@ FUNCTIONS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
 NOT_AT_IMPORT = ("aws_xray_sdk", "pusher", "requests", "OpenSSL", "urllib3.contrib.pyopenssl")
 
 
-def _loaded_after_import(fn: str, code: str, **env_overrides: str) -> dict[str, object]:
+def _loaded_after_import(fn: str, code: str, prelude: str = "", **env_overrides: str) -> dict[str, object]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_LAMBDA", "LAMBDA_"))}
     env.update(load_template().environment({}))
     env.update(
@@ -31,7 +31,7 @@ def _loaded_after_import(fn: str, code: str, **env_overrides: str) -> dict[str, 
     )
     env.update(env_overrides)
     out = subprocess.run(
-        [sys.executable, "-c", f"import sys, json, app\n{code}"],
+        [sys.executable, "-c", f"import sys, json\n{prelude}\nimport app\n{code}"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -79,3 +79,28 @@ def test_tracing_on_in_lambda_builds_powertools_tracer_and_patches_botocore() ->
         AWS_XRAY_SDK_ENABLED="true",
     )
     assert loaded == {"xray": True, "tracer": "Tracer", "enabled": True}
+
+
+# Lambda's managed runtime provides snapshot_restore_py; here a stand-in records the hooks, and the
+# test runs them as Lambda does before taking the snapshot.
+_FAKE_RUNTIME_HOOKS = """
+import types
+hooks = []
+fake = types.ModuleType("snapshot_restore_py")
+fake.register_before_snapshot = lambda func, *args, **kwargs: hooks.append((func, args, kwargs))
+sys.modules["snapshot_restore_py"] = fake
+"""
+
+
+@pytest.mark.parametrize("fn", ["auth", "trigger"])  # the request-path functions that sign or publish
+def test_under_snapstart_the_pusher_sdk_is_in_the_snapshot_not_in_the_first_request(fn: str) -> None:
+    loaded = _loaded_after_import(
+        fn,
+        "before = 'pusher' in sys.modules or 'requests' in sys.modules\n"
+        "for func, args, kwargs in hooks: func(*args, **kwargs)\n"
+        "after = ['pusher' in sys.modules, 'requests' in sys.modules]\n"
+        "print(json.dumps({'before': before, 'after': after}))",
+        prelude=_FAKE_RUNTIME_HOOKS,
+        POWERTOOLS_TRACE_DISABLED="true",
+    )
+    assert loaded == {"before": False, "after": [True, True]}

@@ -35,7 +35,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from . import bodies, deadlines
+from . import bodies, deadlines, snapstart
 from .errors import (
     BadRequest,
     ConfigurationError,
@@ -54,6 +54,9 @@ if TYPE_CHECKING:
     import pusher
     import requests
     from pusher.errors import PusherBadStatus
+
+# Under SnapStart they are imported before the snapshot instead (toolboxai_realtime.snapstart).
+snapstart.prime("pusher", "pusher.requests")
 
 WEBHOOK_MAX_AGE_SECONDS = 300  # the SDK's own window for time_ms
 
