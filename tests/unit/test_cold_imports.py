@@ -102,5 +102,17 @@ def test_under_snapstart_the_pusher_sdk_is_in_the_snapshot_not_in_the_first_requ
         "print(json.dumps({'before': before, 'after': after}))",
         prelude=_FAKE_RUNTIME_HOOKS,
         POWERTOOLS_TRACE_DISABLED="true",
+        AWS_LAMBDA_INITIALIZATION_TYPE="snap-start",  # what Lambda sets when it initialises for a snapshot
     )
     assert loaded == {"before": False, "after": [True, True]}
+
+
+def test_without_snapstart_nothing_is_primed() -> None:
+    loaded = _loaded_after_import(
+        "auth",
+        "print(json.dumps({'hooks': len(hooks)}))",
+        prelude=_FAKE_RUNTIME_HOOKS,
+        POWERTOOLS_TRACE_DISABLED="true",
+        AWS_LAMBDA_INITIALIZATION_TYPE="on-demand",
+    )
+    assert loaded == {"hooks": 0}
