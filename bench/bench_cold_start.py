@@ -18,7 +18,9 @@ import to the first request is not a win; this column shows whether that happene
 the I/O of a real request (Secrets Manager, DynamoDB, Pusher), nor the first botocore client's creation.
 
 ``ARGS`` of ``make bench`` picks benches by name; ``COLD_START_REPEATS`` (default 9) sets N, the figure
-printed is the median of N processes per row.
+printed is the median of N processes per row. ``COLD_START_COMPARE=<another checkout>`` (e.g. a
+``git worktree`` of main) adds its functions as rows ``<fn> @compare``, interleaved in the same run:
+before/after figures under the same machine load.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def _event(method: str, path: str) -> dict[str, object]:
     }
 
 
-def lambda_env(fn: str | None) -> dict[str, str]:
+def lambda_env(fn: str | None, tree: Path = ROOT) -> dict[str, str]:
     """The deployed function's environment (template defaults), tracing off, no AWS credentials needed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))}
     env.update(load_template().environment({}))
@@ -104,7 +106,7 @@ def lambda_env(fn: str | None) -> dict[str, str]:
         AWS_DEFAULT_REGION="us-east-1",
         PYTHONDONTWRITEBYTECODE="1",
     )
-    paths = ["layers/shared", f"functions/{fn}"] if fn else []
+    paths = [str(tree / "layers/shared"), str(tree / "functions" / fn)] if fn else []
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return env
 
@@ -130,16 +132,20 @@ def main() -> None:
             (),
         ),
     }
+    compare = os.environ.get("COLD_START_COMPARE")
+    trees = [("", ROOT)] + ([(" @compare", Path(compare).resolve())] if compare else [])
     for fn in FUNCTIONS:
         probe = HTTP_PROBES.get(fn)
         after = _FIRST_REQUEST if probe else ""
-        args = (json.dumps(_event(*probe)),) if probe else ()
-        jobs[fn] = (_TIMED_IMPORT.format(prelude="", module="app", after=after), lambda_env(fn), args)
+        args: tuple[str, ...] = (json.dumps(_event(*probe)),) if probe else ()
+        for suffix, tree in trees:
+            code = _TIMED_IMPORT.format(prelude="", module="app", after=after)
+            jobs[fn + suffix] = (code, lambda_env(fn, tree), args)
     imports: dict[str, list[float]] = {name: [] for name in jobs}
     firsts: dict[str, list[float]] = {name: [] for name in jobs}
     for _ in range(repeats):  # interleaved: machine noise lands on every row alike
-        for name, (code, env, args) in jobs.items():
-            import_ms, total_ms = run_once(code, env, *args)
+        for name, (code, env, argv) in jobs.items():
+            import_ms, total_ms = run_once(code, env, *argv)
             imports[name].append(import_ms)
             firsts[name].append(total_ms)
     boto3 = statistics.median(imports["boto3"])
@@ -149,11 +155,13 @@ def main() -> None:
     for name in jobs:
         imp = statistics.median(imports[name])
         line = f"{name:24}{imp:10.1f}{imp / boto3:8.2f}x{imp / floor:8.2f}x"
-        if name in HTTP_PROBES:
+        if name.split(" ")[0] in HTTP_PROBES:
             first = statistics.median(firsts[name])
             line += f"{first:18.1f}{first / boto3:8.2f}x"
         print(line, flush=True)
     print("÷ floor: against import boto3 with urllib3.contrib.pyopenssl blocked (no pyOpenSSL)")
+    if compare:
+        print(f"@compare: {compare}")
 
 
 if __name__ == "__main__":
