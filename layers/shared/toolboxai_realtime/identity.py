@@ -33,7 +33,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, 
 from . import deadlines
 from .errors import ConfigurationError, Unauthorized, UpstreamUnavailable
 from .observability import count, logger
-from .secrets import jwt_secret
 from .settings import Settings, get_settings
 
 __all__ = [
@@ -384,6 +383,8 @@ def _key_material(s: Settings) -> _KeyMaterial:
             f"{', '.join(sorted(HMAC_ALGORITHMS | JWKS_ALGORITHMS))}.",
             code="jwt_not_configured",
         )
+    from .secrets import jwt_secret  # not at import: it loads boto3, which the pure modules never need
+
     secret = jwt_secret(s) if configured & HMAC_ALGORITHMS else None
     jwks_url = s.jwt_jwks_url if configured & JWKS_ALGORITHMS else None
     accepted = (configured & HMAC_ALGORITHMS if secret else frozenset()) | (
@@ -503,6 +504,8 @@ def mint_dev_token(
     Raises ``ConfigurationError`` when no secret is given and none is configured.
     """
     s = settings or get_settings()
+    from .secrets import jwt_secret  # see above
+
     key = secret or jwt_secret(s)
     if not key:
         raise ConfigurationError(

@@ -3,13 +3,18 @@
 Service name and metrics namespace come from ``POWERTOOLS_SERVICE_NAME`` and
 ``POWERTOOLS_METRICS_NAMESPACE`` (set in template.yaml Globals). ``REALTIME_DEBUG=true`` turns on debug
 logging everywhere without code changes.
+
+Tracing costs nothing when it is off (``POWERTOOLS_TRACE_DISABLED=true``, or outside Lambda: Powertools'
+own rule): ``tracer`` then hands the decorated functions back unchanged and the X-Ray SDK is never
+imported (issue 15: Powertools' ``Tracer()`` imports it, about 150 ms of a cold start, even disabled).
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -42,8 +47,49 @@ class _EMFProvider(AmazonCloudWatchEMFProvider):
             super().add_cold_start_metric(context)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class LazyTracer:
+    """Powertools' ``Tracer``, created on first use and only when tracing is on.
+
+    ``capture_lambda_handler`` and ``capture_method`` decide when they decorate (at import): with
+    tracing off they return the function itself, so neither the X-Ray SDK nor a wrapper is on the
+    request path. With tracing on they are Powertools' own (the ``Tracer`` is built by the first of
+    them, still at import, so its patching of botocore precedes every client). Any other attribute is
+    the real ``Tracer``'s.
+    """
+
+    def __init__(self) -> None:
+        self._tracer: Tracer | None = None
+
+    @staticmethod
+    def enabled() -> bool:
+        """Powertools' rule, read now: off with ``POWERTOOLS_TRACE_DISABLED`` or outside Lambda."""
+        return not Tracer._is_tracer_disabled()
+
+    @property
+    def real(self) -> Tracer:
+        if self._tracer is None:
+            self._tracer = Tracer()
+        return self._tracer
+
+    def capture_lambda_handler(self, handler: _F) -> _F:
+        if not self.enabled():
+            return handler
+        return cast("_F", self.real.capture_lambda_handler(handler))
+
+    def capture_method(self, method: _F) -> _F:
+        if not self.enabled():
+            return method
+        return self.real.capture_method(method)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
 logger = Logger(level=_level())
-tracer = Tracer()
+tracer = LazyTracer()
 metrics = Metrics()
 # The same shared sets Metrics() gave its own provider (Powertools keeps them at class level).
 metrics.provider = _EMFProvider(

@@ -32,17 +32,10 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import pusher
-import requests
-from pusher.errors import PusherBadAuth, PusherBadRequest, PusherBadStatus, PusherError, PusherForbidden
-from pusher.http import POST, Request
-from pusher.util import validate_user_id
-from urllib3.exceptions import MaxRetryError, NewConnectionError
-
-from . import bodies, deadlines
+from . import bodies, deadlines, snapstart
 from .channels import ChannelKind, kind_of
 from .errors import (
     BadRequest,
@@ -54,6 +47,17 @@ from .errors import (
 from .observability import count, logger, tracer
 from .secrets import PusherCredentials, pusher_credentials
 from .settings import Settings, get_settings
+
+# The SDK (and requests under it) is imported by the functions that sign or call Pusher, not by this
+# module: importing it costs 25 ms, requests 38 ms more, and most of the layer's users never sign
+# (issue 15). Annotations only here.
+if TYPE_CHECKING:
+    import pusher
+    import requests
+    from pusher.errors import PusherBadStatus
+
+# Under SnapStart they are imported before the snapshot instead (toolboxai_realtime.snapstart).
+snapstart.prime("pusher", "pusher.requests")
 
 WEBHOOK_MAX_AGE_SECONDS = 300  # the SDK's own window for time_ms
 
@@ -72,20 +76,27 @@ class CompactJSONEncoder(json.JSONEncoder):
         super().__init__(**kwargs)
 
 
-class _CompactRequest(Request):  # type: ignore[misc]
-    """The SDK's signed ``Request`` with a compact UTF-8 JSON body instead of ``json.dumps(params)``.
+@lru_cache(maxsize=1)
+def _compact_request() -> type[Any]:
+    """``_CompactRequest``, defined on first publish (it subclasses the SDK's ``Request``)."""
+    from pusher.http import POST, Request
 
-    The signature covers ``body_md5``, so the body is set before ``_generate_auth`` signs it.
-    """
+    class _CompactRequest(Request):  # type: ignore[misc]
+        """The SDK's signed ``Request`` with a compact UTF-8 JSON body instead of ``json.dumps(params)``.
 
-    def __init__(self, client: Any, path: str, params: dict[str, Any]) -> None:
-        self.client = client
-        self.method = POST
-        self.path = path
-        self.params = dict(params)
-        self.body = encode(params).encode("utf-8")
-        self.query_params: dict[str, str] = {}
-        self._generate_auth()
+        The signature covers ``body_md5``, so the body is set before ``_generate_auth`` signs it.
+        """
+
+        def __init__(self, client: Any, path: str, params: dict[str, Any]) -> None:
+            self.client = client
+            self.method = POST
+            self.path = path
+            self.params = dict(params)
+            self.body = encode(params).encode("utf-8")
+            self.query_params: dict[str, str] = {}
+            self._generate_auth()
+
+    return _CompactRequest
 
 
 @lru_cache(maxsize=32)
@@ -100,6 +111,8 @@ def _build(
     timeout: float,
     master_key_b64: str | None,
 ) -> pusher.Pusher:
+    import pusher
+
     return pusher.Pusher(
         app_id=app_id,
         key=key,
@@ -215,6 +228,9 @@ def shared_secret(channel: str, master_key_b64: str) -> str:
 
 @contextmanager
 def _upstream(operation: str, *, publish: bool = False) -> Iterator[None]:
+    import requests
+    from pusher.errors import PusherBadAuth, PusherBadRequest, PusherBadStatus, PusherError, PusherForbidden
+
     try:
         yield
     except requests.ConnectTimeout as exc:  # before requests.Timeout: no connection, nothing sent
@@ -263,6 +279,8 @@ def _upstream(operation: str, *, publish: bool = False) -> Iterator[None]:
 
 def _never_connected(exc: requests.ConnectionError) -> bool:
     """Whether the connection was never made (refused, unresolvable): then nothing was sent."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
     cause = exc.args[0] if exc.args else None
     return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
 
@@ -315,7 +333,7 @@ def trigger_batch(events: Sequence[dict[str, Any]]) -> None:
 
 def _send(resource: str, params: dict[str, Any]) -> None:
     sdk = client()._pusher_client  # the HTTP client inside the SDK's facade (its backend and signing)
-    sdk.http.send_request(_CompactRequest(sdk, f"/apps/{sdk.app_id}/{resource}", params))
+    sdk.http.send_request(_compact_request()(sdk, f"/apps/{sdk.app_id}/{resource}", params))
 
 
 def _encrypt(channel: str, text: str, key: bytes) -> str:
@@ -365,6 +383,8 @@ def send_to_user(user_id: str, event: str, data: Any) -> None:
     Raises what ``trigger`` raises; ``BadRequest`` (``invalid_publish``) for a user id Pusher does not
     accept (the SDK's ``validate_user_id``; callers check it first).
     """
+    from pusher.util import validate_user_id
+
     with _upstream("send_to_user", publish=True):
         validate_user_id(user_id)
         _send(
@@ -382,6 +402,9 @@ def terminate_user_connections(user_id: str) -> None:
     (``auth_signature`` over method, path and query) and sent by the SDK's HTTP backend like every other
     call. Raises ``UpstreamUnavailable``; ``BadRequest`` (``invalid_publish``) for an unusable user id.
     """
+    from pusher.http import POST, Request
+    from pusher.util import validate_user_id
+
     sdk = client()._pusher_client  # the SDK's REST client (pusher.Pusher delegates to it)
     with _upstream("terminate_user_connections"):
         validate_user_id(user_id)

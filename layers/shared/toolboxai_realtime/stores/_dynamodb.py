@@ -168,7 +168,7 @@ class ConflictRetries:
         if self.used >= CONFLICT_RETRIES:
             logger.error("store kept conflicting", extra={"store": self.store, "tries": self.used + 1})
             raise StoreUnavailable(self.store) from refusal
-        jitter = random.uniform(0.5, 1.0)  # noqa: S311 - spreading retries, not cryptography
+        jitter = random.SystemRandom().uniform(0.5, 1.0)  # os.urandom: SnapStart restores share no seed
         self.sleep(_BACKOFF_SECONDS * 2**self.used * jitter)
         self.used += 1
 

@@ -1,0 +1,168 @@
+"""Cold start: each function's ``import app`` in a fresh interpreter, against a bare ``import boto3``.
+
+For every ``functions/<fn>`` a new ``python`` process times ``import app`` (``time.perf_counter`` around
+the import only, so interpreter start-up is not counted) with the Lambda environment template.yaml
+gives (``Template.environment``; ``POWERTOOLS_TRACE_DISABLED=true``: tracing off) and
+``PYTHONPATH=layers/shared:functions/<fn>``, as Lambda's runtime would import the handler module. The
+baselines run in the same loop, interleaved, in the same interpreter and site-packages:
+
+- ``import boto3`` (the issue's baseline). pusher 3.3.4 declares pyOpenSSL as a dependency, so it is
+  installed beside boto3, and botocore then imports it (``botocore.httpsession``);
+- ``import boto3`` with ``urllib3.contrib.pyopenssl`` blocked, i.e. boto3's floor without pyOpenSSL:
+  the stricter baseline, since the layer blocks that import (``toolboxai_realtime/__init__.py``).
+
+The "first request" column is the same fresh process timing ``import app`` plus the first
+``lambda_handler`` call on an API Gateway event that needs no network (no bearer token: the handler
+parses, routes, answers 401 in the JSON error model, logs and flushes metrics). Moving work from the
+import to the first request is not a win; this column shows whether that happened. It does not include
+the I/O of a real request (Secrets Manager, DynamoDB, Pusher), nor the first botocore client's creation.
+
+``ARGS`` of ``make bench`` picks benches by name; ``COLD_START_REPEATS`` (default 9) sets N, the figure
+printed is the median of N processes per row. ``COLD_START_COMPARE=<another checkout>`` (e.g. a
+``git worktree`` of main) adds its functions as rows ``<fn> @compare``, interleaved in the same run:
+before/after figures under the same machine load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from local_stack.template import load_template
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = sorted(p.parent.name for p in ROOT.glob("functions/*/app.py"))
+
+# Functions reached over the HTTP API, with a route whose unauthenticated call does no I/O.
+HTTP_PROBES: dict[str, tuple[str, str]] = {
+    "auth": ("POST", "/pusher/auth"),
+    "trigger": ("POST", "/realtime/trigger"),
+    "channels": ("GET", "/realtime/channels"),
+    "maintenance_api": ("GET", "/realtime/maintenance"),
+}
+
+_TIMED_IMPORT = """
+import sys, time
+{prelude}
+t0 = time.perf_counter()
+import {module}
+t1 = time.perf_counter()
+{after}
+print(f"{{(t1 - t0) * 1000:.3f}} {{(time.perf_counter() - t0) * 1000:.3f}}")
+"""
+
+_FIRST_REQUEST = """
+import json
+class Context:  # the LambdaContext attributes Powertools reads
+    function_name = "bench"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+    memory_limit_in_mb = 512
+    aws_request_id = "cold-start"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 10_000
+result = app.lambda_handler(json.loads(sys.argv[1]), Context())
+assert 400 <= result["statusCode"] < 500, result
+"""
+
+_BLOCK_PYOPENSSL = 'sys.modules["urllib3.contrib.pyopenssl"] = None'
+
+
+def _event(method: str, path: str) -> dict[str, object]:
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"host": "127.0.0.1", "content-type": "application/json"},
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+            "requestId": "cold-start",
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "timeEpoch": 0,
+        },
+        "body": "{}" if method == "POST" else None,
+        "isBase64Encoded": False,
+    }
+
+
+def lambda_env(fn: str | None, tree: Path = ROOT) -> dict[str, str]:
+    """The deployed function's environment (template defaults), tracing off, no AWS credentials needed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))}
+    env.update(load_template().environment({}))
+    env.update(
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_METRICS_DISABLED="true",
+        AWS_DEFAULT_REGION="us-east-1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    paths = [str(tree / "layers/shared"), str(tree / "functions" / fn)] if fn else []
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+def run_once(code: str, env: dict[str, str], *args: str) -> tuple[float, float]:
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    import_ms, total_ms = (float(x) for x in proc.stdout.split()[-2:])
+    return import_ms, total_ms
+
+
+def main() -> None:
+    repeats = int(os.environ.get("COLD_START_REPEATS", "9"))
+    base_env = lambda_env(None)
+    jobs: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
+        "boto3": (_TIMED_IMPORT.format(prelude="", module="boto3", after=""), base_env, ()),
+        "boto3 (no pyOpenSSL)": (
+            _TIMED_IMPORT.format(prelude=_BLOCK_PYOPENSSL, module="boto3", after=""),
+            base_env,
+            (),
+        ),
+    }
+    compare = os.environ.get("COLD_START_COMPARE")
+    trees = [("", ROOT)] + ([(" @compare", Path(compare).resolve())] if compare else [])
+    for fn in FUNCTIONS:
+        probe = HTTP_PROBES.get(fn)
+        after = _FIRST_REQUEST if probe else ""
+        args: tuple[str, ...] = (json.dumps(_event(*probe)),) if probe else ()
+        for suffix, tree in trees:
+            code = _TIMED_IMPORT.format(prelude="", module="app", after=after)
+            jobs[fn + suffix] = (code, lambda_env(fn, tree), args)
+    imports: dict[str, list[float]] = {name: [] for name in jobs}
+    firsts: dict[str, list[float]] = {name: [] for name in jobs}
+    for _ in range(repeats):  # interleaved: machine noise lands on every row alike
+        for name, (code, env, argv) in jobs.items():
+            import_ms, total_ms = run_once(code, env, *argv)
+            imports[name].append(import_ms)
+            firsts[name].append(total_ms)
+    boto3 = statistics.median(imports["boto3"])
+    floor = statistics.median(imports["boto3 (no pyOpenSSL)"])
+    print(f"cold import, median of {repeats} fresh processes each (tracing off, template environment)")
+    print(f"{'':24}{'import ms':>10}{'÷ boto3':>9}{'÷ floor':>9}{'first request ms':>18}{'÷ boto3':>9}")
+    for name in jobs:
+        imp = statistics.median(imports[name])
+        line = f"{name:24}{imp:10.1f}{imp / boto3:8.2f}x{imp / floor:8.2f}x"
+        if name.split(" ")[0] in HTTP_PROBES:
+            first = statistics.median(firsts[name])
+            line += f"{first:18.1f}{first / boto3:8.2f}x"
+        print(line, flush=True)
+    print("÷ floor: against import boto3 with urllib3.contrib.pyopenssl blocked (no pyOpenSSL)")
+    if compare:
+        print(f"@compare: {compare}")
+
+
+if __name__ == "__main__":
+    main()

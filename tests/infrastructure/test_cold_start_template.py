@@ -1,0 +1,120 @@
+"""template.yaml for cold starts (issue 15): SnapStart on the request path, and the routes use it.
+
+SnapStart applies to published versions only: a route that invoked ``$LATEST`` would still cold-start
+from scratch, so the transformed template (what CloudFormation deploys) is checked, not only the
+properties. README "Cold starts" gives the reasoning (SnapStart rather than provisioned concurrency).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from typing import Any
+
+import pytest
+
+from local_stack.template import load_template
+from tests.infrastructure.conftest import ROOT, tool_env
+
+TEMPLATE = load_template()
+RESOURCES = TEMPLATE.resources
+GLOBALS = TEMPLATE.doc["Globals"]["Function"]
+# The functions a page load or a publish waits on (the class-start burst).
+REQUEST_PATH = ("AuthFunction", "TriggerFunction", "ChannelsFunction")
+SNAPSTART = {
+    name: res
+    for name, res in RESOURCES.items()
+    if res["Type"] == "AWS::Serverless::Function" and "SnapStart" in res["Properties"]
+}
+
+
+@pytest.mark.parametrize("name", REQUEST_PATH)
+def test_request_path_functions_restore_from_a_snapshot_of_their_published_alias(name: str) -> None:
+    props = RESOURCES[name]["Properties"]
+    assert props["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert props["AutoPublishAlias"] == "live"
+
+
+@pytest.mark.parametrize("name", sorted(SNAPSTART))
+def test_snapstart_functions_use_nothing_snapstart_does_not_support(name: str) -> None:
+    # Lambda's documented limits: Python 3.12 or later, no provisioned concurrency, no EFS, no
+    # ephemeral storage above 512 MB.
+    props = {**GLOBALS, **RESOURCES[name]["Properties"]}
+    runtime = props["Runtime"]
+    assert runtime.startswith("python3.")
+    assert int(runtime.split(".")[1]) >= 12
+    assert "ProvisionedConcurrencyConfig" not in props
+    assert "FileSystemConfigs" not in props
+    assert props.get("EphemeralStorage", {"Size": 512})["Size"] <= 512
+
+
+@pytest.fixture(scope="module")
+def transformed() -> dict[str, Any]:
+    """The SAM transform of template.yaml (samtranslator from the tools environment)."""
+    python = ROOT / ".venv-tools" / "bin" / "python"
+    if not python.exists():
+        pytest.fail("the tools environment is missing: run `make tools` (make test does it for you)")
+    script = textwrap.dedent(
+        """
+        import json, sys
+        from samtranslator.translator.transform import transform
+        from samtranslator.yaml_helper import yaml_parse
+        class NoManagedPolicies:
+            def load(self):
+                return {}
+        doc = yaml_parse(open("template.yaml").read())
+        for res in doc["Resources"].values():
+            props = res.get("Properties", {})
+            for key in ("CodeUri", "ContentUri"):
+                if key in props:
+                    props[key] = "s3://bucket/key"
+        json.dump(transform(doc, {}, NoManagedPolicies())["Resources"], sys.stdout)
+        """
+    )
+    env = tool_env()
+    result = subprocess.run(
+        [str(python), "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out: dict[str, Any] = json.loads(result.stdout)
+    return out
+
+
+@pytest.mark.parametrize("name", REQUEST_PATH)
+def test_every_route_of_a_snapstart_function_invokes_its_alias(
+    name: str, transformed: dict[str, Any]
+) -> None:
+    alias = f"{name}Aliaslive"
+    assert transformed[alias]["Type"] == "AWS::Lambda::Alias"
+    routes = [
+        (event["Properties"]["Method"].lower(), event["Properties"]["Path"])
+        for event in RESOURCES[name]["Properties"]["Events"].values()
+        if event["Type"] == "HttpApi"
+    ]
+    assert routes
+    body = transformed["RealtimeHttpApi"]["Properties"]["Body"]["paths"]
+    for method, path in routes:
+        uri = body[path][method]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        assert f"${{{alias}}}/invocations" in uri, (method, path, uri)
+    permissions = [
+        res["Properties"]["FunctionName"]
+        for key, res in transformed.items()
+        if res["Type"] == "AWS::Lambda::Permission" and key.startswith(name)
+    ]
+    assert len(permissions) == len(routes)
+    assert all(target == {"Ref": alias} for target in permissions)
+
+
+def test_the_readme_says_which_and_why() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Cold starts", 1)[1].split("\n## ", 1)[0]
+    for name in REQUEST_PATH:
+        assert name in section
+    assert "provisioned concurrency" in section.lower()
