@@ -138,3 +138,116 @@ def test_store_failures_become_503(monkeypatch, failure):
         trigger_limits.consume({"a": 1, "b": 1}, limit=5, clock=clock)
     assert info.value.http_status == 503
     assert info.value.headers["Retry-After"]
+
+
+# ------------------------------------------------------------------ leased allowance (allowance.LeaseBook)
+
+ACTIVITY = {"class_id": "c1", "user_id": "u1", "status": "active", "timestamp": "2024-01-01T12:00:00Z"}
+MESSAGE = {"type": "info", "message": "Class starts now", "timestamp": "2024-01-01T12:00:00Z"}
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    """Every publish in the window of ``AT``, whatever the wall clock says."""
+    from functools import partial
+
+    monkeypatch.setattr(trigger_limits, "consume", partial(trigger_limits.consume, clock=clock))
+
+
+def test_a_busy_channel_goes_to_dynamodb_once_per_block_not_once_per_publish(aws_tables, pusher, frozen):
+    from toolboxai_realtime.publisher import Publisher
+
+    pub = Publisher(limit_per_minute=1000)
+    calls: list[str] = []
+    client_events().register("before-call.dynamodb", lambda **kw: calls.append(kw["model"].name))
+    for _ in range(100):
+        pub.trigger("presence-classroom-c1", "activity_update", ACTIVITY)
+    assert calls == ["UpdateItem"] * 7  # leases of 1, 2, 4, ..., 64 (before: 100 calls)
+    assert used(aws_tables, "presence-classroom-c1") == 127
+    assert pub.allowance.left("presence-classroom-c1", 1000020) == 27
+    assert len(pusher.calls) == 100
+
+
+def test_a_history_channel_writes_history_before_every_publish_even_when_the_lease_is_local(
+    aws_tables, frozen, monkeypatch
+):
+    import responses
+
+    from tests.conftest import EVENTS_URL
+    from toolboxai_realtime.publisher import Publisher
+
+    pub = Publisher(limit_per_minute=1000)
+    calls: list[str] = []
+    client_events().register("before-call.dynamodb", lambda **kw: calls.append(kw["model"].name))
+    in_history_at_publish: list[int] = []
+
+    def on_publish(request: Any) -> tuple[int, dict[str, str], str]:
+        kept = aws_tables.query(
+            TableName="HistoryTable",
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "dashboard-updates"}},
+        )["Items"]
+        in_history_at_publish.append(len(kept))
+        return 200, {}, "{}"
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.POST, EVENTS_URL, callback=on_publish)
+        for _ in range(5):
+            pub.trigger("dashboard-updates", "notification", MESSAGE)
+    # Leases of 1 and 2 carry the history item in their transaction; a local lease writes it alone.
+    assert calls == [
+        "TransactWriteItems",
+        "TransactWriteItems",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "BatchWriteItem",
+    ]
+    assert in_history_at_publish == [1, 2, 3, 4, 5]  # each event was in history before Pusher got it
+
+
+def test_a_failed_history_write_gives_the_allowance_back_and_publishes_nothing(
+    aws_tables, pusher, frozen, monkeypatch
+):
+    from toolboxai_realtime.publisher import Publisher
+    from toolboxai_realtime.stores import history as history_store
+
+    pub = Publisher(limit_per_minute=1000)
+    pub.trigger("dashboard-updates", "notification", MESSAGE)
+    pub.trigger("dashboard-updates", "notification", MESSAGE)  # leases 2: one unit held
+    assert pub.allowance.left("dashboard-updates", 1000020) == 1
+
+    def down(_: Any) -> None:
+        raise UpstreamUnavailable("The history store is unavailable.", code="store_unavailable")
+
+    monkeypatch.setattr(history_store, "keep", down)
+    with pytest.raises(UpstreamUnavailable):
+        pub.trigger("dashboard-updates", "notification", MESSAGE)
+    assert len(pusher.calls) == 2
+    assert pub.allowance.left("dashboard-updates", 1000020) == 1
+
+
+def test_a_lease_learns_what_is_left_and_leases_exactly_that(aws_tables):
+    from toolboxai_realtime.allowance import Ask
+
+    start = 1000020
+    trigger_limits.consume({"a": 7}, limit=10, clock=clock)
+    calls: list[str] = []
+    client_events().register("before-call.dynamodb", lambda **kw: calls.append(kw["model"].name))
+    leased = trigger_limits.lease({"a": Ask(need=1, block=5)}, limit=10, window_start=start)
+    assert leased.granted == {"a": 3}  # 5 did not fit: the failed condition returned used=7
+    assert calls == ["UpdateItem", "UpdateItem"]
+    assert used(aws_tables, "a") == 10
+    refused = trigger_limits.lease({"a": Ask(need=1, block=1), "b": Ask(1, 4)}, limit=10, window_start=start)
+    assert refused.short == ["a"]
+    assert refused.granted == {}
+    assert used(aws_tables, "b") == 0  # all or none
+
+
+def test_a_transaction_lease_learns_what_is_left_per_channel(aws_tables):
+    from toolboxai_realtime.allowance import Ask
+
+    start = 1000020
+    trigger_limits.consume({"a": 6, "b": 9}, limit=10, clock=clock)
+    leased = trigger_limits.lease({"a": Ask(1, 2), "b": Ask(1, 2)}, limit=10, window_start=start)
+    assert leased.granted == {"a": 2, "b": 1}
+    assert (used(aws_tables, "a"), used(aws_tables, "b")) == (8, 10)

@@ -24,11 +24,13 @@ Every publish, in this order:
    allowed events, ``invalid_event_data``; 422). The validated data plus its ``event_id`` is encoded
    once, as compact UTF-8 JSON, and must be at most 10,240 bytes (413, ``event_data_too_large``;
    measured after encryption for encrypted channels). That encoded string is what Pusher receives.
-3. **Rate limit and history**: ``TRIGGER_RATE_LIMIT_PER_MINUTE`` events per channel, counted in one
-   DynamoDB call for the whole publish (``stores.trigger_limits``), which also writes the history items
-   of the channels that keep history (``stores.history``); over the limit is ``RateLimited`` (429) and
-   nothing is published, counted or kept. Without the rate limit (``rate_limit=False``) the history items
-   are written on their own (``BatchWriteItem``).
+3. **Rate limit and history**: ``TRIGGER_RATE_LIMIT_PER_MINUTE`` events per channel, spent from the
+   allowance this publisher has leased (``toolboxai_realtime.allowance``); only when it is short on a
+   channel does the publish lease more, in one DynamoDB call for the whole publish
+   (``stores.trigger_limits``), which also writes the history items of the channels that keep history
+   (``stores.history``); otherwise the history items alone are written, still before step 4. Over the
+   limit is ``RateLimited`` (429) and nothing is published, counted or kept. Without the rate limit
+   (``rate_limit=False``) the history items are written on their own (``BatchWriteItem``).
 4. **Pusher**: one HTTP call, ``POST /events`` for one event (on up to 100 channels) or
    ``POST /batch_events`` for a batch of up to 10. Two kinds of failure:
 
@@ -65,6 +67,7 @@ from pydantic_core import CoreSchema
 
 from . import catalog, event_ids, fanout, pusher_gateway
 from . import history as history_api
+from .allowance import LeaseBook
 from .channels import (
     AGENT_STATUS,
     CHANNELS,
@@ -412,13 +415,16 @@ def _at_index(index: int, exc: RealtimeError) -> RealtimeError:
 class Publisher:
     """Publishes catalogued events; see the module docstring for the checks and the errors.
 
-    ``rate_limit=False`` skips the per-channel limit (and its DynamoDB call): for services that cannot
-    reach RateLimitTable. ``limit_per_minute`` overrides ``TRIGGER_RATE_LIMIT_PER_MINUTE``.
+    ``rate_limit=False`` skips the per-channel limit (and its DynamoDB calls): for services that cannot
+    reach RateLimitTable. ``limit_per_minute`` overrides ``TRIGGER_RATE_LIMIT_PER_MINUTE``. Each
+    publisher holds the allowance it has leased (``allowance``, a ``toolboxai_realtime.allowance.LeaseBook``):
+    keep one publisher per process (``default_publisher()``) so that its leases are spent.
     """
 
     def __init__(self, *, rate_limit: bool = True, limit_per_minute: int | None = None) -> None:
         self.rate_limit = rate_limit
         self.limit_per_minute = limit_per_minute
+        self.allowance = LeaseBook()
 
     # --- generic
 
@@ -600,7 +606,9 @@ class Publisher:
             with _refusals(batch=batch):
                 if self.rate_limit:
                     costs = Counter(name for item in prepared for name in item.names)
-                    trigger_limits.consume(costs, limit=self.limit_per_minute, history=kept)
+                    trigger_limits.consume(
+                        costs, limit=self.limit_per_minute, history=kept, book=self.allowance
+                    )
                 elif kept:
                     history_store.keep(kept)  # before the publish: an event in flight is in history
         except PublishOutcomeUnknown as exc:
