@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import time
 from collections import Counter
@@ -42,6 +41,7 @@ from typing import Annotated, Any, Final, Literal, Self, cast, get_args
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from . import pusher_gateway
+from .bodies import compact_json
 from .channels import Channel, ChannelName, SocketId, authorize, parse_channel, validate_socket_id
 from .errors import (
     BadRequest,
@@ -316,7 +316,7 @@ def presence_member(
     info["status"] = status
     if current_activity:
         info["current_activity"] = current_activity
-    size = len(json.dumps(info, separators=(",", ":"), ensure_ascii=False).encode())
+    size = len(compact_json(info).encode())
     if size > MAX_USER_INFO_BYTES:
         raise ValidationFailed(
             f"The presence user_info would be {size} bytes; Pusher allows {MAX_USER_INFO_BYTES}.",

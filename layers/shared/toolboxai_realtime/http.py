@@ -238,7 +238,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     if isinstance(body, BaseModel):
         payload = body.model_dump_json(by_alias=True, exclude_none=True)
     else:
-        payload = json.dumps(body, separators=(",", ":"))
+        payload = bodies.compact_json(body)
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=payload, headers=headers
     )

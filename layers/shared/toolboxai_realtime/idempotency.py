@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from .bodies import compact_json
 from .errors import BadRequest, Conflict, UpstreamUnavailable, ValidationFailed
 from .event_ids import Reuse, new_event_ids
 from .observability import count, logger
@@ -191,7 +191,7 @@ def event_ids_for(
     delivered them). Raises ``ValidationFailed`` (422, ``idempotency_key_reused``) when the kept ids
     belong to another payload, and ``UpstreamUnavailable`` (503, ``idempotency_store_unavailable``).
     """
-    return _KeptIds(scope, json.dumps([scope, key, owner], separators=(",", ":")), fingerprint(dict(payload)))
+    return _KeptIds(scope, compact_json([scope, key, owner], ensure_ascii=True), fingerprint(dict(payload)))
 
 
 class _KeptIds(Reuse):

@@ -43,6 +43,7 @@ from pusher.util import validate_user_id
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from . import bodies, deadlines
+from .bodies import compact_json
 from .errors import (
     BadRequest,
     ConfigurationError,
@@ -411,4 +412,4 @@ def ping() -> None:
 
 def encode(data: Any) -> str:
     """The event payload as Pusher will carry it (compact JSON)."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(data)

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import dynamodb
+from ..bodies import compact_json
 from ..errors import UpstreamUnavailable
 from ..observability import logger
 from ..settings import get_settings
@@ -360,7 +361,7 @@ def member_info_put(
         "sk": _s(f"info#{user_id}"),
         "channel": _s(channel),
         "user_id": _s(user_id),
-        "user_info": _s(json.dumps(dict(user_info), separators=(",", ":"), ensure_ascii=False)),
+        "user_info": _s(compact_json(dict(user_info))),
         "updated_at": _n(at * 1000),
         "expires_at": _n(at + INFO_TTL_SECONDS),
     }
