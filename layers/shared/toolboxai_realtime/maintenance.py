@@ -67,7 +67,7 @@ from pydantic_core import PydanticCustomError
 from . import catalog
 from .catalog import LinkUrl, Text, Timestamp
 from .errors import Conflict, Forbidden, NotFound, RealtimeError, UpstreamUnavailable, ValidationFailed
-from .identity import Principal, authenticate, bearer_token
+from .identity import Principal
 from .observability import count, logger, security_event
 from .publisher import Publisher
 from .stores import maintenance as store
@@ -88,7 +88,6 @@ __all__ = [
     "MaintenanceWindowView",
     "RunReport",
     "Step",
-    "admin",
     "alert_data",
     "alert_key",
     "cancel_window",
@@ -97,6 +96,7 @@ __all__ = [
     "get_window",
     "list_windows",
     "plan",
+    "require_admin",
     "send_due_alerts",
     "view",
 ]
@@ -243,17 +243,15 @@ class MaintenanceAlertFailed(UpstreamUnavailable):
 # --------------------------------------------------------------------------------------------- access
 
 
-def admin(authorization: str | None) -> Principal:
-    """The caller behind an ``Authorization`` header value, if it is an admin.
+def require_admin(principal: Principal) -> None:
+    """Accept an admin (the routes take it as ``Depends(http.require(require_admin))``).
 
-    Raises ``Unauthorized`` (401) for a missing or invalid bearer token and ``Forbidden`` (403, code
-    ``admin_required``) for a valid token without the admin role.
+    Raises ``Forbidden`` (403, code ``admin_required``), recorded as a ``maintenance_denied`` security
+    event, for a caller without the admin role.
     """
-    principal = authenticate(bearer_token(authorization))
     if not principal.is_admin:
         security_event("maintenance_denied", reason="not_admin", user_id=principal.user_id)
         raise Forbidden("Managing maintenance windows needs the admin role.", code="admin_required")
-    return principal
 
 
 # ---------------------------------------------------------------------------------------- pure logic
