@@ -111,8 +111,8 @@ def warm(endpoint: str) -> tuple[dict[str, list[float]], dict[str, list[float]],
     _configure(endpoint)
     from local_stack.dynamo import create_tables
     from local_stack.gateway import LocalContext, LocalGateway, build_http_event, load_handler
+    from local_stack.token import mint_dev_token
     from toolboxai_realtime import aws
-    from toolboxai_realtime.identity import mint_dev_token
     from toolboxai_realtime.observability import logger
     from toolboxai_realtime.stores import revocations
 

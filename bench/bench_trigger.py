@@ -66,7 +66,7 @@ def _timed_driver(stack: Any) -> Any:
 def _measure_latency(stack: Any) -> dict[str, list[float]]:
     import pusher
 
-    from toolboxai_realtime.identity import mint_dev_token
+    from local_stack.token import mint_dev_token
 
     env = stack.env
     token = mint_dev_token("bench", role="admin", secret=env["JWT_SECRET"], ttl_seconds=3600)
@@ -205,7 +205,7 @@ class _Counter:
 
 def _count_calls(stack: Any) -> list[dict[str, Any]]:
     from local_stack.gateway import build_http_event
-    from toolboxai_realtime.identity import mint_dev_token
+    from local_stack.token import mint_dev_token
 
     counter = _Counter(f"http://{stack.env['PUSHER_HOST']}:{stack.env['PUSHER_PORT']}/")
     rows: list[dict[str, Any]] = []

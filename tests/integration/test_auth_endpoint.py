@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 import jwt
 import pytest
 
+from local_stack.token import mint_dev_token
 from tests.conftest import http_event, invoke, load_event
 from toolboxai_realtime import authorization
-from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.observability import MetricUnit, logger
 from toolboxai_realtime.settings import get_settings
 

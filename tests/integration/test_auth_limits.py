@@ -10,10 +10,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from local_stack.token import mint_dev_token
 from tests.conftest import client_events, http_event, invoke
 from toolboxai_realtime import authorization
 from toolboxai_realtime.errors import RateLimited, UpstreamUnavailable
-from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.settings import get_settings
 from toolboxai_realtime.stores import auth_limits
 

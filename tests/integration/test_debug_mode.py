@@ -28,8 +28,8 @@ def _probe() -> None:  # pragma: no cover - runs in the child process
     from moto import mock_aws
 
     from local_stack.dynamo import create_tables
+    from local_stack.token import mint_dev_token
     from tests.conftest import http_event, invoke
-    from toolboxai_realtime.identity import mint_dev_token
 
     with mock_aws():
         create_tables(boto3.client("dynamodb", region_name=os.environ["AWS_DEFAULT_REGION"]))

@@ -20,11 +20,11 @@ import pytest
 import requests
 import responses
 
+from local_stack.token import mint_dev_token
 from tests.conftest import EVENTS_URL, http_event, invoke
 from toolboxai_realtime import event_ids, history, idempotency, publisher
 from toolboxai_realtime.errors import BadRequest, Gone, NotFound, PublishOutcomeUnknown
 from toolboxai_realtime.event_ids import EventIdGenerator, Reuse
-from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.publisher import Publisher
 
 GRADE = {"type": "grade", "title": "New Grade Posted", "message": "Your math quiz has been graded"}

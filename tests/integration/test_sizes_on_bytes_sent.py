@@ -18,11 +18,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from local_stack.token import mint_dev_token
 from tests.conftest import http_event, invoke
 from toolboxai_realtime import idempotency, publisher
 from toolboxai_realtime.authorization import MAX_USER_INFO_BYTES
 from toolboxai_realtime.catalog import MAX_EVENT_DATA_BYTES, encoded_size
-from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.publisher import Publisher
 
 EVENT_ID_BYTES = len(',"event_id":"01M8NNE7XZ72ZRS2F3Q212FTKV"')

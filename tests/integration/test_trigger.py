@@ -17,6 +17,7 @@ import requests
 import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from local_stack.token import mint_dev_token
 from tests.conftest import (
     BATCH_URL,
     EVENTS_URL,
@@ -29,7 +30,6 @@ from tests.conftest import (
 )
 from toolboxai_realtime import idempotency, publisher
 from toolboxai_realtime.catalog import EVENTS, MAX_EVENT_DATA_BYTES, encoded_size
-from toolboxai_realtime.identity import mint_dev_token
 
 # The documentation's example, exactly as written there.
 DOC_EXAMPLE: dict[str, Any] = {

@@ -22,10 +22,10 @@ import pytest
 import requests
 import responses
 
+from local_stack.token import mint_dev_token
 from tests.conftest import client_events, gateway, http_event, invoke
 from tests.integration.test_webhook import webhook_event
 from toolboxai_realtime import publisher
-from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.stores import revocations
 
 APP = "http://127.0.0.1:6001/apps/1001"

@@ -15,9 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from local_stack.token import mint_dev_token
 from toolboxai_realtime import identity
 from toolboxai_realtime.errors import ConfigurationError, Unauthorized, UpstreamUnavailable
-from toolboxai_realtime.identity import Principal, authenticate, bearer_token, mint_dev_token
+from toolboxai_realtime.identity import Principal, authenticate, bearer_token
 from toolboxai_realtime.settings import get_settings
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256!!"
