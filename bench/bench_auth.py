@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from local_stack.moto_dynamodb import running
+from toolboxai_realtime.caches import reset_caches
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "functions" / "auth" / "app.py"
@@ -112,7 +113,6 @@ def warm(endpoint: str) -> tuple[dict[str, list[float]], dict[str, list[float]],
     from local_stack.dynamo import create_tables
     from local_stack.gateway import LocalContext, LocalGateway, build_http_event, load_handler
     from local_stack.token import mint_dev_token
-    from toolboxai_realtime import aws
     from toolboxai_realtime.observability import logger
     from toolboxai_realtime.stores import revocations
 
@@ -132,7 +132,7 @@ def warm(endpoint: str) -> tuple[dict[str, list[float]], dict[str, list[float]],
     assert boto3.DEFAULT_SESSION is not None
     boto3.DEFAULT_SESSION.events.register("before-call", before)
     boto3.DEFAULT_SESSION.events.register("after-call", after)
-    aws.clear_clients()
+    reset_caches()
 
     gateway = LocalGateway()
     handler = load_handler(gateway.functions["AuthFunction"])

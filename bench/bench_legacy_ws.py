@@ -22,10 +22,11 @@ RUNS = 5
 
 def _measure(label: str, endpoint: str) -> None:
     from toolboxai_realtime import fanout
-    from toolboxai_realtime.settings import get_settings
 
     os.environ["LEGACY_WS_ENDPOINT"] = endpoint
-    get_settings.cache_clear()
+    from toolboxai_realtime.caches import reset_caches
+
+    reset_caches()
     data = {"content_id": "content_1", "progress": 50, "stage": "generating_scripts"}
     medians = {}
     for workers in (fanout.MAX_WORKERS, 1):

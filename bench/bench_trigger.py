@@ -130,14 +130,12 @@ def _in_process(env: dict[str, str]) -> Iterator[Any]:
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     from local_stack.gateway import LocalGateway
     from local_stack.template import load_template
-    from toolboxai_realtime import aws, pusher_gateway
-    from toolboxai_realtime.settings import get_settings
 
     template = load_template()
     os.environ.update(template.environment(os.environ))
-    get_settings.cache_clear()
-    aws.clear_clients()
-    pusher_gateway._build.cache_clear()
+    from toolboxai_realtime.caches import reset_caches
+
+    reset_caches()
     yield LocalGateway(template)
 
 

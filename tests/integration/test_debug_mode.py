@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from toolboxai_realtime.caches import reset_caches
 
 _FORM = "application/x-www-form-urlencoded"
 
@@ -131,6 +132,6 @@ def test_realtime_debug_is_a_setting_of_the_model(monkeypatch):
     from toolboxai_realtime.settings import get_settings
 
     monkeypatch.setenv("REALTIME_DEBUG", "true")
-    get_settings.cache_clear()
+    reset_caches()
 
     assert get_settings().realtime_debug is True

@@ -28,7 +28,6 @@ from tests.conftest import (
     load_event,
     reset_caches,
 )
-from toolboxai_realtime import idempotency, publisher
 from toolboxai_realtime.catalog import EVENTS, MAX_EVENT_DATA_BYTES, encoded_size
 
 # The documentation's example, exactly as written there.
@@ -44,11 +43,9 @@ GRADE = {"type": "grade", "title": "New Grade Posted", "message": "Your math qui
 
 @pytest.fixture(autouse=True)
 def _fresh_publisher_caches() -> Iterator[None]:
-    idempotency.clear_caches()
-    publisher.default_publisher.cache_clear()
+    reset_caches()
     yield
-    idempotency.clear_caches()
-    publisher.default_publisher.cache_clear()
+    reset_caches()
 
 
 @pytest.fixture
@@ -516,7 +513,6 @@ def limit_of(monkeypatch):
     def set_limit(n: int) -> None:
         monkeypatch.setenv("TRIGGER_RATE_LIMIT_PER_MINUTE", str(n))
         reset_caches()
-        publisher.default_publisher.cache_clear()
 
     return set_limit
 

@@ -49,7 +49,6 @@ __all__ = [
     "KEY_PATTERN",
     "MAX_KEY_LENGTH",
     "Outcome",
-    "clear_caches",
     "event_ids_for",
     "run_once",
     "validate_key",
@@ -215,10 +214,3 @@ class _KeptIds(Reuse):
             logger.info("event ids reused", extra={"scope": self.scope, "event_ids": kept.event_ids})
             count("EventIdsReused", scope=self.scope)
         return list(kept.event_ids)
-
-
-def clear_caches() -> None:
-    """Forget the built runners, configs and persistence layers (tests; they hold a DynamoDB client)."""
-    _idempotent.cache_clear()
-    _config.cache_clear()
-    persistence_layer.cache_clear()

@@ -46,7 +46,6 @@ __all__ = [
     "UserId",
     "authenticate",
     "bearer_token",
-    "clear_caches",
 ]
 
 Role = Literal["student", "teacher", "admin"]
@@ -467,8 +466,3 @@ def _jwks_key(header: Mapping[str, Any], alg: str, url: str) -> jwt.PyJWK:
     if key.algorithm_name != alg:
         raise Unauthorized("The token's algorithm does not match its signing key.", code="invalid_signature")
     return key
-
-
-def clear_caches() -> None:
-    """Forget cached JWKS clients (tests; a changed ``JWT_JWKS_URL`` gets its own client anyway)."""
-    _jwks_client.cache_clear()

@@ -109,5 +109,5 @@ class Settings(BaseModel):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The settings, read from the environment once per process. Tests call ``get_settings.cache_clear()``."""
+    """The settings, read from the environment once per process (``caches.reset_caches`` forgets them)."""
     return Settings.from_env()
