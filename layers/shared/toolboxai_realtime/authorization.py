@@ -84,10 +84,11 @@ MAX_BATCH_CHANNELS = 100
 
 MAX_CURRENT_ACTIVITY_LENGTH = 100
 MAX_USER_INFO_BYTES = 1024
-# A DynamoDB transaction holds at most 100 items: the limits update, the revocation checks (the whole
-# user, and each class and lesson of the granted channels) and the presence infos.
-MAX_TRANSACTION_ITEMS = 100
 """Pusher's limit on a presence member's ``user_info`` (the UTF-8 bytes of its JSON)."""
+MAX_TRANSACTION_ITEMS = 100
+"""DynamoDB's limit on the items of one transaction (``TransactWriteItems``), shared by the limits update,
+the revocation checks (the whole user, and each class and lesson of the granted channels) and the presence
+infos of one authorization."""
 
 _BATCH_KEY = re.compile(r"channel_name\[([0-9]{1,4})\]")
 _PUSHER_USER_ID = re.compile(r"[A-Za-z0-9_\-=@,.;]{1,200}")  # what pusher:signin accepts as user_data.id
