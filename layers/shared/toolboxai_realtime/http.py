@@ -268,33 +268,61 @@ def check_body_limits(event: APIGatewayProxyEventV2, max_body_bytes: int | None 
 
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     """Register the one exception -> HTTP mapping on ``app``."""
+    _register_client_errors(app)
+    _register_server_errors(app)
 
-    def internal_error() -> Response[Any]:
-        # Called from an exception handler: logger.exception logs the exception being handled.
-        logger.exception("unhandled error")
-        count("UnhandledError")
-        return error_response(InternalError(), request_id())
 
-    def request_id() -> str | None:
-        try:
-            event: APIGatewayProxyEventV2 = app.current_event
-            return event.request_context.request_id
-        except (AttributeError, KeyError, TypeError):
-            return None
+def _request_id(app: APIGatewayHttpResolver) -> str | None:
+    try:
+        event: APIGatewayProxyEventV2 = app.current_event
+        return event.request_context.request_id
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+def _internal_error(app: APIGatewayHttpResolver) -> Response[Any]:
+    # Called from an exception handler: logger.exception logs the exception being handled.
+    logger.exception("unhandled error")
+    count("UnhandledError")
+    return error_response(InternalError(), _request_id(app))
+
+
+def _register_client_errors(app: APIGatewayHttpResolver) -> None:
+    """Our errors, and the client's input that Powertools or pydantic refused."""
 
     @app.exception_handler(RealtimeError)
     def _realtime(exc: RealtimeError) -> Response[Any]:
-        return error_response(exc, request_id())
+        return error_response(exc, _request_id(app))
 
     @app.exception_handler(RequestValidationError)
     def _request_validation(exc: RequestValidationError) -> Response[Any]:
-        return error_response(ValidationFailed(details=_clean_errors(exc.errors())), request_id())
+        return error_response(ValidationFailed(details=_clean_errors(exc.errors())), _request_id(app))
 
     @app.exception_handler(PydanticValidationError)
     def _model_validation(exc: PydanticValidationError) -> Response[Any]:
         return error_response(
-            ValidationFailed(details=_clean_errors(exc.errors(include_url=False))), request_id()
+            ValidationFailed(details=_clean_errors(exc.errors(include_url=False))), _request_id(app)
         )
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(_: RequestUnsupportedContentType) -> Response[Any]:
+        return error_response(UnsupportedMediaType(), _request_id(app))
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(_: UnicodeDecodeError) -> Response[Any]:
+        return error_response(
+            BadRequest("The request body is not valid UTF-8.", code="body_not_utf8"), _request_id(app)
+        )
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response[Any]:
+        event = app.current_event
+        message = f"No route for {event.http_method} {event.path}."
+        return error_response(NotFound(message), _request_id(app))
+
+
+def _register_server_errors(app: APIGatewayHttpResolver) -> None:
+    """Everything else: a bug of ours is a 500 with a fixed message, its stack trace in the log only."""
 
     @app.exception_handler(ResponseValidationError)
     def _response_validation(exc: ResponseValidationError) -> Response[Any]:
@@ -302,17 +330,7 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         # would answer 422, as if the request were wrong).
         logger.error("response failed validation", extra={"errors": _clean_errors(exc.errors())})
         count("UnhandledError")
-        return error_response(InternalError(), request_id())
-
-    @app.exception_handler(RequestUnsupportedContentType)
-    def _content_type(_: RequestUnsupportedContentType) -> Response[Any]:
-        return error_response(UnsupportedMediaType(), request_id())
-
-    @app.exception_handler(UnicodeDecodeError)
-    def _not_utf8(_: UnicodeDecodeError) -> Response[Any]:
-        return error_response(
-            BadRequest("The request body is not valid UTF-8.", code="body_not_utf8"), request_id()
-        )
+        return error_response(InternalError(), _request_id(app))
 
     @app.exception_handler(ValueError)
     def _value_error(_: ValueError) -> Response[Any]:
@@ -321,18 +339,12 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         if media_type(app.current_event).startswith("multipart/"):
             logger.info("malformed multipart body")
             err = BadRequest("The request body is malformed.", code="malformed_body")
-            return error_response(err, request_id())
-        return internal_error()
-
-    @app.not_found
-    def _not_found(_: NotFoundError) -> Response[Any]:
-        event = app.current_event
-        message = f"No route for {event.http_method} {event.path}."
-        return error_response(NotFound(message), request_id())
+            return error_response(err, _request_id(app))
+        return _internal_error(app)
 
     @app.exception_handler(Exception)
     def _unexpected(_: Exception) -> Response[Any]:
-        return internal_error()
+        return _internal_error(app)
 
 
 def error_response(exc: RealtimeError, request_id: str | None = None) -> Response[Any]:
