@@ -281,7 +281,7 @@ class Step:
     reason: str | None = None
 
 
-def plan(window: WindowRecord, now: int) -> list[Step]:
+def plan(window: WindowRecord, now: int) -> list[Step]:  # noqa: C901  (maintenance.py becomes a package in a parallel change (issue 12, goal 3) that rewrites plan())
     """What to do about ``window``'s alerts at ``now`` (pure: reads only the record and the time).
 
     Alerts recorded as sent, skipped or superseded, and alerts another run is sending, are left alone.

@@ -206,7 +206,7 @@ _NEWER = "attribute_not_exists(#t) OR #t < :t"
 _NEWER_OR_TIE_OFF = _NEWER + " OR (#t = :t AND #state = :on)"
 
 
-def _update(change: Change, table: str) -> TransactWriteItemTypeDef:
+def _update(change: Change, table: str) -> TransactWriteItemTypeDef:  # noqa: PLR0915  (the DynamoDB toolkit (issue 12, goal 1) replaces its attribute literals)
     """The conditional ``Update`` of a transaction that records ``change``."""
     channel, t = change.channel, change.t
     sk = _sk(change)
