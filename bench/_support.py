@@ -94,11 +94,10 @@ def moto_server() -> Iterator[str]:
 
 def _clear_layer_caches() -> None:
     """Forget clients and settings built for an earlier endpoint (benchmarks share one process)."""
-    from toolboxai_realtime import aws
-    from toolboxai_realtime.settings import get_settings
 
-    aws.clear_clients()
-    get_settings.cache_clear()
+    from toolboxai_realtime.caches import reset_caches
+
+    reset_caches()
 
 
 @contextmanager

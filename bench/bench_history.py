@@ -153,11 +153,10 @@ def main() -> None:
         os.environ.update(
             {"PUSHER_HOST": "127.0.0.1", "PUSHER_PORT": str(port), "POWERTOOLS_LOG_LEVEL": "ERROR"}
         )
-        from toolboxai_realtime import pusher_gateway
-        from toolboxai_realtime.settings import get_settings
 
-        get_settings.cache_clear()
-        pusher_gateway._build.cache_clear()
+        from toolboxai_realtime.caches import reset_caches
+
+        reset_caches()
         logging_off()
         # Powertools prints EMF lines when its metric buffer fills: keep them out of the figures.
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():

@@ -22,10 +22,11 @@ RUNS = 5
 
 def _measure(label: str, endpoint: str) -> None:
     from toolboxai_realtime import fanout
-    from toolboxai_realtime.settings import get_settings
 
     os.environ["LEGACY_WS_ENDPOINT"] = endpoint
-    get_settings.cache_clear()
+    from toolboxai_realtime.caches import reset_caches
+
+    reset_caches()
     data = {"content_id": "content_1", "progress": 50, "stage": "generating_scripts"}
     medians = {}
     for workers in (fanout.MAX_WORKERS, 1):
@@ -47,8 +48,8 @@ def _latency(events: int = 100) -> None:
     from websockets.sync.client import connect
 
     from bench.bench_trigger import _timed_driver
+    from local_stack.token import mint_dev_token
     from tests.e2e.conftest import start_stack, stop_stack
-    from toolboxai_realtime.identity import mint_dev_token
 
     stack = start_stack({"TRIGGER_RATE_LIMIT_PER_MINUTE": "1000000", "POWERTOOLS_LOG_LEVEL": "WARNING"})
     driver = _timed_driver(stack)  # event lines carry the perf_counter time they were read

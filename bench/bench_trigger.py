@@ -78,7 +78,7 @@ def _timed_driver(stack: Any) -> Any:
 def _measure_latency(stack: Any) -> dict[str, list[float]]:
     import pusher
 
-    from toolboxai_realtime.identity import mint_dev_token
+    from local_stack.token import mint_dev_token
 
     env = stack.env
     token = mint_dev_token("bench", role="admin", secret=env["JWT_SECRET"], ttl_seconds=3600)
@@ -125,19 +125,25 @@ def _measure_latency(stack: Any) -> dict[str, list[float]]:
         for i in range(WARMUP + EVENTS):
             for name, send in paths.items():
                 seq += 1
-                start = time.perf_counter()
-                send(seq)
-                msg = driver.events.get(timeout=10)
-                while msg.get("event", "").startswith("pusher"):  # presence bookkeeping, not ours
-                    msg = driver.events.get(timeout=10)
-                if msg["data"].get("seq") != seq:
-                    raise RuntimeError(f"expected event {seq}, got {msg['data']}")
+                elapsed = _time_one(driver, send, seq)
                 if i >= WARMUP:
-                    out[name].append((msg["received"] - start) * 1000)
+                    out[name].append(elapsed)
         return out
     finally:
         api.close()
         driver.close()
+
+
+def _time_one(driver: Any, send: Callable[[int], None], seq: int) -> float:
+    """Milliseconds from sending event ``seq`` to pusher-js receiving it."""
+    start = time.perf_counter()
+    send(seq)
+    msg = driver.events.get(timeout=10)
+    while msg.get("event", "").startswith("pusher"):  # presence bookkeeping, not ours
+        msg = driver.events.get(timeout=10)
+    if msg["data"].get("seq") != seq:
+        raise RuntimeError(f"expected event {seq}, got {msg['data']}")
+    return float((msg["received"] - start) * 1000)
 
 
 # ---------------------------------------------------------------------------------- calls per request
@@ -152,14 +158,12 @@ def _in_process(env: dict[str, str]) -> Iterator[Any]:
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     from local_stack.gateway import LocalGateway
     from local_stack.template import load_template
-    from toolboxai_realtime import aws, pusher_gateway
-    from toolboxai_realtime.settings import get_settings
 
     template = load_template()
     os.environ.update(template.environment(os.environ))
-    get_settings.cache_clear()
-    aws.clear_clients()
-    pusher_gateway._build.cache_clear()
+    from toolboxai_realtime.caches import reset_caches
+
+    reset_caches()
     yield LocalGateway(template)
 
 
@@ -231,7 +235,7 @@ class _Counter:
 
 def _count_calls(stack: Any) -> list[dict[str, Any]]:
     from local_stack.gateway import build_http_event
-    from toolboxai_realtime.identity import mint_dev_token
+    from local_stack.token import mint_dev_token
 
     counter = _Counter(f"http://{stack.env['PUSHER_HOST']}:{stack.env['PUSHER_PORT']}/")
     rows: list[dict[str, Any]] = []

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterable, Mapping
 from types import FrameType
 
 import boto3
@@ -84,6 +85,17 @@ def _watch(children: dict[str, subprocess.Popen[bytes]], server: uvicorn.Server,
         time.sleep(0.5)
 
 
+def _banner(env: Mapping[str, str], base: str, routes: int, dynamo_port: int, tables: Iterable[str]) -> None:
+    """Where everything of the stack listens."""
+    _say(f"HTTP API        {base}  ({routes} routes from template.yaml)")
+    _say(f"Pusher (soketi) ws://{env['PUSHER_HOST']}:{env['PUSHER_PORT']}  app {env['PUSHER_APP_ID']}")
+    _say(f"DynamoDB (moto) http://127.0.0.1:{dynamo_port}  tables: {', '.join(tables)}")
+    _say(f"debug console   {base}/console  (API docs: {base}/docs)")
+    _say(f"logs of moto and soketi: {LOGS.relative_to(ROOT)}/")
+    if env["POWERTOOLS_METRICS_DISABLED"].lower() == "true":
+        _say("metrics         off (POWERTOOLS_METRICS_DISABLED=false make dev prints the EMF lines)")
+
+
 def main() -> int:
     started = time.monotonic()
     # SIGTERM stops the stack like Ctrl-C does: the finally below stops every child. (uvicorn re-raises
@@ -125,13 +137,7 @@ def main() -> int:
         server = uvicorn.Server(
             uvicorn.Config(gateway.asgi(), host=host, port=port, log_level="warning", lifespan="off")
         )
-        _say(f"HTTP API        {base}  ({len(gateway.routes)} routes from template.yaml)")
-        _say(f"Pusher (soketi) ws://{env['PUSHER_HOST']}:{env['PUSHER_PORT']}  app {env['PUSHER_APP_ID']}")
-        _say(f"DynamoDB (moto) http://127.0.0.1:{dynamo_port}  tables: {', '.join(tables)}")
-        _say(f"debug console   {base}/console  (API docs: {base}/docs)")
-        _say(f"logs of moto and soketi: {LOGS.relative_to(ROOT)}/")
-        if env["POWERTOOLS_METRICS_DISABLED"].lower() == "true":
-            _say("metrics         off (POWERTOOLS_METRICS_DISABLED=false make dev prints the EMF lines)")
+        _banner(env, base, len(gateway.routes), dynamo_port, tables)
         scheduler = Scheduler(template.schedules(), gateway.invoke)
         for name, period in scheduler.schedules:
             _say(f"schedule        {name} every {period} s (from template.yaml)")

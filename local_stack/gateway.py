@@ -100,17 +100,8 @@ def build_http_event(
     body base64-encoded unless it is text (JSON, text/*, XML) that decodes as UTF-8.
     """
     when = time.time() if now is None else now
-    merged: dict[str, str] = {}
-    cookies: list[str] = []
-    for name, value in headers:
-        key = name.lower()
-        if key == "cookie":
-            cookies.extend(part.strip() for part in value.split(";") if part.strip())
-            continue
-        merged[key] = f"{merged[key]},{value}" if key in merged else value
-    query: dict[str, str] = {}
-    for key, value in parse_qsl(raw_query, keep_blank_values=True):
-        query[key] = f"{query[key]},{value}" if key in query else value
+    merged, cookies = _headers(headers)
+    query = _joined(parse_qsl(raw_query, keep_blank_values=True))
     rid = req_id or request_id()
     event: dict[str, Any] = {
         "version": "2.0",
@@ -145,18 +136,41 @@ def build_http_event(
     if path_params:
         event["pathParameters"] = {k: unquote(v) for k, v in path_params.items()}
     if body:
-        text = None
-        if is_text(merged.get("content-type", "")):
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                text = None
-        if text is None:
-            event["body"] = base64.b64encode(body).decode()
-            event["isBase64Encoded"] = True
-        else:
-            event["body"] = text
+        text = _text(body, merged.get("content-type", ""))
+        event["body"] = base64.b64encode(body).decode() if text is None else text
+        event["isBase64Encoded"] = text is None
     return event
+
+
+def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Repeated names joined with commas, as API Gateway joins headers and query parameters."""
+    joined: dict[str, str] = {}
+    for key, value in pairs:
+        joined[key] = f"{joined[key]},{value}" if key in joined else value
+    return joined
+
+
+def _headers(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
+    """The headers by lower-cased name, and the cookies API Gateway moves out of them."""
+    cookies: list[str] = []
+    rest: list[tuple[str, str]] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+        else:
+            rest.append((key, value))
+    return _joined(rest), cookies
+
+
+def _text(body: bytes, content_type: str) -> str | None:
+    """The body as text when it is a text type that decodes as UTF-8, else ``None`` (sent as base64)."""
+    if not is_text(content_type):
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def to_response(result: Any, rid: str) -> Response:

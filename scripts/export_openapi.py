@@ -177,37 +177,46 @@ def finish_operation(method: str, path: str, operation: dict[str, Any], schemas:
     Validation Error" (a bug of ours, not a documented answer).
     """
     if (method, path) in REQUEST_BODIES:
-        body, models = REQUEST_BODIES[(method, path)]
-        operation["requestBody"] = body
-        for model in models:
-            for name, schema in (
-                model.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items()
-            ):
-                schemas.setdefault(name, schema)
-            top = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            top.pop("$defs", None)
-            schemas.setdefault(model.__name__, top)
+        _add_request_body(operation, *REQUEST_BODIES[(method, path)], schemas)
     responses: dict[str, Any] = operation.setdefault("responses", {})
     if responses.get("422", {}).get("description") == "Validation Error":
         del responses["422"]
     responses.pop("500", None)
+    for code, description in _common_statuses(operation).items():
+        responses.setdefault(str(code), {"description": description})
+    for status, response in responses.items():
+        if int(status) >= 400:
+            _as_error(status, response)
+
+
+def _add_request_body(
+    operation: dict[str, Any], body: dict[str, Any], models: list[type[BaseModel]], schemas: dict[str, Any]
+) -> None:
+    operation["requestBody"] = body
+    for model in models:
+        top = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, schema in top.pop("$defs", {}).items():
+            schemas.setdefault(name, schema)
+        schemas.setdefault(model.__name__, top)
+
+
+def _common_statuses(operation: dict[str, Any]) -> dict[int, str]:
     kinds = ["any"]
     if operation.get("security", [{"bearerAuth": []}]) == [{"bearerAuth": []}]:
         kinds.append("bearer")
     if "requestBody" in operation:
         kinds.append("body")
-    for kind in kinds:
-        for code, description in COMMON_STATUSES[kind].items():
-            responses.setdefault(str(code), {"description": description})
-    for status, response in responses.items():
-        if int(status) >= 400:
-            # Powertools gives a declared response without a model a placeholder schema (the route's
-            # return annotation, "Return"); a route that declares a model keeps it (health's 503).
-            schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-            if schema in ({}, {"title": "Return"}):
-                response["content"] = _ERROR_CONTENT
-            if status in ("409", "429", "503"):
-                response["headers"] = _RETRY_AFTER
+    return {code: text for kind in kinds for code, text in COMMON_STATUSES[kind].items()}
+
+
+def _as_error(status: str, response: dict[str, Any]) -> None:
+    # Powertools gives a declared response without a model a placeholder schema (the route's return
+    # annotation, "Return"); a route that declares a model keeps it (health's 503).
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    if schema in ({}, {"title": "Return"}):
+        response["content"] = _ERROR_CONTENT
+    if status in ("409", "429", "503"):
+        response["headers"] = _RETRY_AFTER
 
 
 class OpenApiError(RuntimeError):
@@ -261,23 +270,8 @@ def build(template: Template | None = None) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for fn in http_functions(tpl):
         doc = json.loads(load_app(fn).get_openapi_json_schema(title=TITLE, version=version()))
-        for path, operations in doc.get("paths", {}).items():
-            merged = paths.setdefault(path, {})
-            for method, operation in operations.items():
-                if method in merged:
-                    raise OpenApiError(f"{method.upper()} {path} is defined by two functions")
-                merged[method] = {**operation, "x-lambda-function": fn.logical_id}
-        for name, schema in doc.get("components", {}).get("schemas", {}).items():
-            if schemas.setdefault(name, schema) != schema:
-                raise OpenApiError(f"two different component schemas are named {name}")
-
-    documented = {(m.upper(), _shape(p)) for p, ops in paths.items() for m in ops if m in _METHODS}
-    routed = {(r.method, _shape(r.path)) for r in tpl.http_routes()}
-    if documented != routed:
-        missing = sorted(routed - documented)
-        extra = sorted(documented - routed)
-        raise OpenApiError(f"routes of template.yaml without a resolver: {missing}; not in template: {extra}")
-
+        _merge(fn, doc, paths, schemas)
+    _check_routes(tpl, paths)
     for path, operations in paths.items():
         for method, operation in operations.items():
             security = OPERATION_SECURITY.get((method, path))
@@ -295,6 +289,30 @@ def build(template: Template | None = None) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
     }
+
+
+def _merge(
+    fn: Function, doc: dict[str, Any], paths: dict[str, dict[str, Any]], schemas: dict[str, Any]
+) -> None:
+    """Add one function's operations and component schemas to the document's."""
+    for path, operations in doc.get("paths", {}).items():
+        merged = paths.setdefault(path, {})
+        for method, operation in operations.items():
+            if method in merged:
+                raise OpenApiError(f"{method.upper()} {path} is defined by two functions")
+            merged[method] = {**operation, "x-lambda-function": fn.logical_id}
+    for name, schema in doc.get("components", {}).get("schemas", {}).items():
+        if schemas.setdefault(name, schema) != schema:
+            raise OpenApiError(f"two different component schemas are named {name}")
+
+
+def _check_routes(tpl: Template, paths: dict[str, dict[str, Any]]) -> None:
+    documented = {(m.upper(), _shape(p)) for p, ops in paths.items() for m in ops if m in _METHODS}
+    routed = {(r.method, _shape(r.path)) for r in tpl.http_routes()}
+    if documented != routed:
+        missing = sorted(routed - documented)
+        extra = sorted(documented - routed)
+        raise OpenApiError(f"routes of template.yaml without a resolver: {missing}; not in template: {extra}")
 
 
 def render(template: Template | None = None) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from local_stack.config import LOCAL_DEFAULTS
 from local_stack.dynamo import create_tables
 from local_stack.gateway import LocalContext, LocalGateway
 from local_stack.template import load_template
+from toolboxai_realtime.caches import reset_caches
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -30,21 +30,6 @@ os.environ.update({k: v for k, v in LOCAL_DEFAULTS.items() if k not in os.enviro
 os.environ.update(load_template().environment(os.environ))
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)  # unit/integration tests use moto in-process
-
-
-def reset_caches() -> None:
-    """Clear every cache of the layer so a test's environment takes effect."""
-    from toolboxai_realtime import aws, pusher_gateway, secrets, settings
-
-    settings.get_settings.cache_clear()
-    aws.clear_clients()
-    secrets._provider.cache_clear()
-    pusher_gateway._build.cache_clear()
-    if "toolboxai_realtime.publisher" in sys.modules:  # its leased allowance belongs to one test's tables
-        sys.modules["toolboxai_realtime.publisher"].default_publisher.cache_clear()
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
 
 
 @pytest.fixture(autouse=True)

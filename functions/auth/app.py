@@ -5,69 +5,96 @@ logic (identity, channel policy, limits, signatures, security log) is ``toolboxa
 """
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired, TypedDict
 
-from aws_lambda_powertools.event_handler import Depends, Response
-from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from toolboxai_realtime import deadlines
 from toolboxai_realtime.authorization import AuthAttempt, limits_clock
-from toolboxai_realtime.http import create_app, json_response, parse_form_or_json, source_ip
-from toolboxai_realtime.observability import logger, metrics, tracer
+from toolboxai_realtime.entry_point import HTTP_API, entry_point
+from toolboxai_realtime.http import create_app, documented, parse_form_or_json, source_ip
 
 app = create_app(form_bodies=True)  # pusher-js sends forms
+
+
+class ChannelAuthorization(TypedDict):
+    """pusher-js's ``ChannelAuthorizationData``: the signature, with the presence member data and the
+    key of an encrypted channel where they apply."""
+
+    auth: str
+    channel_data: NotRequired[str]
+    shared_secret: NotRequired[str]
+
+
+class BatchItem(TypedDict):
+    """One channel of a pusher-js-auth batch: its status, the signature or the error code."""
+
+    status: int
+    data: NotRequired[ChannelAuthorization]
+    code: NotRequired[str]
+
+
+class UserAuthentication(TypedDict):
+    """pusher-js's ``UserAuthenticationData``: the signature over ``user_data``."""
+
+    auth: str
+    user_data: str
+
+
+# Unlike the other routes these do not take the caller as a Depends parameter: they authenticate inside
+# AuthAttempt, because a refused token here (401) must be recorded as a security event and counted like
+# every other refusal of the auth endpoints (toolboxai_realtime.authorization).
 
 
 @app.post(
     "/pusher/auth",
     summary="Sign a pusher-js subscription (or a pusher-js-auth batch) for one socket",
-    responses={
-        200: {"description": "Signed: {auth, channel_data?, shared_secret?}, or a batch keyed by channel."},
-        400: {"description": "Malformed socket_id or channel name, a public channel, a malformed batch."},
-        403: {
-            "description": "The channel policy refuses this user (the policy's reason as code), or the "
-            "user's access to the channel was revoked (access_revoked)."
+    responses=documented(
+        "Signed: {auth, channel_data?, shared_secret?}, or a batch keyed by channel.",
+        {
+            400: "Malformed socket_id or channel name, a public channel, a malformed batch.",
+            403: "The channel policy refuses this user (the policy's reason as code), or the user's access "
+            "to the channel was revoked (access_revoked).",
+            422: "Invalid status, current_activity or user_info.",
+            429: "Auth rate limit or connection cap reached (Retry-After).",
         },
-        422: {"description": "Invalid status, current_activity or user_info."},
-        429: {"description": "Auth rate limit or connection cap reached (Retry-After)."},
-    },
+    ),
 )
-def channel_auth(clock: Annotated[Callable[[], float], Depends(limits_clock)]) -> Response[Any]:
+def channel_auth(
+    clock: Annotated[Callable[[], float], Depends(limits_clock)],
+) -> ChannelAuthorization | dict[str, BatchItem]:
     """One channel (``channel_name``) or a pusher-js-auth batch (``channel_name[i]``) for one socket."""
     event = app.current_event
     with AuthAttempt("channel", source_ip(event), clock=clock) as attempt:
         principal = attempt.authenticate(event.headers.get("authorization"))
-        answer = attempt.authorize_channels(principal, parse_form_or_json(event))
-    return json_response(answer)
+        answer: Any = attempt.authorize_channels(principal, parse_form_or_json(event))
+    return answer  # type: ignore[no-any-return]
 
 
 @app.post(
     "/pusher/user-auth",
     summary="Sign a pusher-js signin() for the token's user",
-    responses={
-        200: {"description": "Signed: {auth, user_data}."},
-        400: {"description": "Missing or malformed socket_id."},
-        403: {
-            "description": "The user id cannot sign in to Pusher (unsupported_user_id), or the user's "
-            "access was revoked (access_revoked)."
+    responses=documented(
+        "Signed: {auth, user_data}.",
+        {
+            400: "Missing or malformed socket_id.",
+            403: "The user id cannot sign in to Pusher (unsupported_user_id), or the user's access was "
+            "revoked (access_revoked).",
+            422: "The user_data the token yields is invalid or too large.",
+            429: "Auth rate limit or connection cap reached (Retry-After).",
         },
-        422: {"description": "The user_data the token yields is invalid or too large."},
-        429: {"description": "Auth rate limit or connection cap reached (Retry-After)."},
-    },
+    ),
 )
-def user_auth(clock: Annotated[Callable[[], float], Depends(limits_clock)]) -> Response[Any]:
+def user_auth(clock: Annotated[Callable[[], float], Depends(limits_clock)]) -> UserAuthentication:
     """pusher-js ``signin()``: ``user_data`` for the token's user, signed for the socket."""
     event = app.current_event
     with AuthAttempt("user", source_ip(event), clock=clock) as attempt:
         principal = attempt.authenticate(event.headers.get("authorization"))
-        answer = attempt.authenticate_user(principal, parse_form_or_json(event))
-    return json_response(answer)
+        answer: Any = attempt.authenticate_user(principal, parse_form_or_json(event))
+    return answer  # type: ignore[no-any-return]
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-@deadlines.bounded(deadlines.API_BUDGET_SECONDS)
+@entry_point(deadlines.API_BUDGET_SECONDS, correlation_id_path=HTTP_API)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -10,12 +10,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from toolboxai_realtime import canary, deadlines
-from toolboxai_realtime.observability import logger, metrics, tracer
+from toolboxai_realtime.entry_point import entry_point
 
 
-@logger.inject_lambda_context(correlation_id_path="id")
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-@deadlines.bounded(deadlines.WHOLE_INVOCATION)
+@entry_point(deadlines.WHOLE_INVOCATION, correlation_id_path="id")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return canary.run().model_dump()

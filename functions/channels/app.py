@@ -5,76 +5,70 @@ GET /realtime/classes/{class_id}/connected (which students of a class are connec
 from typing import Annotated, Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from toolboxai_realtime import deadlines, history, presence
+from toolboxai_realtime.entry_point import HTTP_API, entry_point
 from toolboxai_realtime.event_ids import EVENT_ID_PATTERN
-from toolboxai_realtime.http import create_app, json_response
-from toolboxai_realtime.identity import Principal, authenticate, bearer_token
-from toolboxai_realtime.observability import logger, metrics, tracer
+from toolboxai_realtime.history import HistoryPage
+from toolboxai_realtime.http import CurrentPrincipal, create_app, documented
+from toolboxai_realtime.presence import ChannelList, ChannelMembers, ClassConnected
 
 app = create_app()
 
-
-def _caller() -> Principal:
-    return authenticate(bearer_token(app.current_event.headers.get("authorization")))
-
-
-_PUSHER: dict[int, Any] = {
-    502: {"description": "Pusher answered with an error (Retry-After)."},
-}
+# Every route reads its caller through CurrentPrincipal (401 first); who may see what is presence's and
+# history's rule (403).
+_PUSHER = {502: "Pusher answered with an error (Retry-After)."}
 
 
 @app.get(
     "/realtime/channels",
     summary="Occupied channels the caller may see, with member counts",
-    responses={200: {"description": "By name."}, 403: {"description": "Not allowed to list."}, **_PUSHER},
+    responses=documented("By name.", {403: "Not allowed to list.", **_PUSHER}),
 )
-def list_channels() -> Response[Any]:
-    prefix = app.current_event.get_query_string_value("prefix")
-    return json_response(presence.list_channels(_caller(), prefix))
+def list_channels(
+    principal: CurrentPrincipal,
+    prefix: Annotated[str | None, Query(description="Only channels whose name starts with this.")] = None,
+) -> ChannelList:
+    return presence.list_channels(principal, prefix)
 
 
 @app.get(
     "/realtime/channels/<channel>/members",
     summary="The members of a presence channel the caller may view",
-    responses={
-        200: {"description": "The members with their user_info."},
-        400: {"description": "Not a valid presence channel name."},
-        403: {"description": "The caller may not view this channel."},
-        **_PUSHER,
-    },
+    responses=documented(
+        "The members with their user_info.",
+        {
+            400: "Not a valid presence channel name.",
+            403: "The caller may not view this channel.",
+            **_PUSHER,
+        },
+    ),
 )
-def channel_members(channel: str) -> Response[Any]:
+def channel_members(channel: str, principal: CurrentPrincipal) -> ChannelMembers:
     # API Gateway hands the path segment over still percent-encoded; '%' is not a channel character.
-    return json_response(presence.channel_members(_caller(), unquote(channel)))
-
-
-HISTORY_RESPONSES: dict[int, Any] = {
-    200: {
-        "description": "The channel's events in publish order.",
-        "content": {"application/json": {"model": history.HistoryPage}},
-    },
-    400: {"description": "Malformed channel name, after or limit."},
-    401: {"description": "Missing or invalid bearer token."},
-    403: {"description": "The caller may not subscribe to this channel (someone else's, or unknown)."},
-    404: {"description": "This channel's family keeps no history (history_not_kept)."},
-    410: {"description": "after is older than HISTORY_RETENTION (history_expired): reload the state."},
-    422: {"description": "after is not an event id, or limit is not 1-100."},
-    503: {"description": "The history store is unavailable (Retry-After)."},
-}
+    return presence.channel_members(principal, unquote(channel))
 
 
 @app.get(
     "/realtime/channels/<channel>/history",
     summary="Events a channel received, for catching up after a reconnect",
-    responses=HISTORY_RESPONSES,
+    responses=documented(
+        "The channel's events in publish order.",
+        {
+            400: "Malformed channel name, after or limit.",
+            403: "The caller may not subscribe to this channel (someone else's, or unknown).",
+            404: "This channel's family keeps no history (history_not_kept).",
+            410: "after is older than HISTORY_RETENTION (history_expired): reload the state.",
+            422: "after is not an event id, or limit is not 1-100.",
+            503: "The history store is unavailable (Retry-After).",
+        },
+    ),
 )
 def channel_history(
     channel: str,
+    principal: CurrentPrincipal,
     after: Annotated[
         str | None,
         Query(
@@ -85,19 +79,25 @@ def channel_history(
     limit: Annotated[int, Query(ge=1, le=history.MAX_LIMIT, description="At most this many events.")] = (
         history.DEFAULT_LIMIT
     ),
-) -> Response[Any]:
-    page = history.read_for(_caller(), unquote(channel), after=after, limit=limit)
-    return json_response(page)
+) -> HistoryPage:
+    return history.read_for(principal, unquote(channel), after=after, limit=limit)
 
 
-@app.get("/realtime/classes/<class_id>/connected")
-def class_connected(class_id: str) -> Response[Any]:
-    return json_response(presence.class_connected(_caller(), unquote(class_id)))
+@app.get(
+    "/realtime/classes/<class_id>/connected",
+    summary="Which students of a class are connected now (the class watch)",
+    responses=documented(
+        "The class's connected students.",
+        {
+            400: "Not a valid class id (invalid_class_id).",
+            403: "Only admins and the class's teachers may watch it.",
+        },
+    ),
+)
+def class_connected(class_id: str, principal: CurrentPrincipal) -> ClassConnected:
+    return presence.class_connected(principal, unquote(class_id))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-@deadlines.bounded(deadlines.API_BUDGET_SECONDS)
+@entry_point(deadlines.API_BUDGET_SECONDS, correlation_id_path=HTTP_API)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

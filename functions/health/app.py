@@ -3,13 +3,12 @@
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from toolboxai_realtime import deadlines
+from toolboxai_realtime.entry_point import HTTP_API, entry_point
 from toolboxai_realtime.health import HealthReport, check_dependencies
-from toolboxai_realtime.http import create_app, json_response
-from toolboxai_realtime.observability import logger, metrics, tracer
+from toolboxai_realtime.http import create_app, reply
 
 app = create_app()
 
@@ -17,25 +16,17 @@ app = create_app()
 @app.get(
     "/health",
     summary="Whether DynamoDB and the Pusher HTTP API answer",
+    # Both answers are the report (not the error model): their schema follows from the return annotation.
     responses={
-        200: {
-            "description": "Every dependency answers.",
-            "content": {"application/json": {"model": HealthReport}},
-        },
-        503: {
-            "description": "A dependency does not answer (the report says which).",
-            "content": {"application/json": {"model": HealthReport}},
-        },
+        200: {"description": "Every dependency answers."},
+        503: {"description": "A dependency does not answer (the report says which)."},
     },
 )
-def health() -> Response[Any]:
+def health() -> Response[HealthReport]:
     report = check_dependencies()
-    return json_response(report, status=200 if report.ok else 503)
+    return reply(report, status=200 if report.ok else 503)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-@deadlines.bounded(deadlines.API_BUDGET_SECONDS)
+@entry_point(deadlines.API_BUDGET_SECONDS, correlation_id_path=HTTP_API)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

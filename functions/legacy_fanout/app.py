@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from toolboxai_realtime import deadlines, fanout
-from toolboxai_realtime.observability import logger, metrics, tracer
+from toolboxai_realtime.entry_point import entry_point
 
 
 class FanOutRequest(BaseModel):
@@ -16,10 +16,7 @@ class FanOutRequest(BaseModel):
     data: dict[str, Any]
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-@deadlines.bounded(deadlines.WHOLE_INVOCATION)
+@entry_point(deadlines.WHOLE_INVOCATION)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     request = FanOutRequest.model_validate(event)
     result = fanout.fan_out(request.channels, request.event, request.data)

@@ -5,12 +5,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from toolboxai_realtime import deadlines, reconcile
-from toolboxai_realtime.observability import logger, metrics, tracer
+from toolboxai_realtime.entry_point import entry_point
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-@deadlines.bounded(deadlines.WHOLE_INVOCATION)
+@entry_point(deadlines.WHOLE_INVOCATION)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return reconcile.run().model_dump()

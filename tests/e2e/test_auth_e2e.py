@@ -7,8 +7,8 @@ import urllib.parse
 
 import pytest
 
+from local_stack.token import mint_dev_token
 from tests.e2e.conftest import PusherJs, start_stack, stop_stack
-from toolboxai_realtime.identity import mint_dev_token
 
 pytestmark = pytest.mark.e2e
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from local_stack.token import mint_dev_token
 from tests.e2e.conftest import Stack, run_browser_script
-from toolboxai_realtime.identity import mint_dev_token
 
 pytestmark = pytest.mark.e2e
 

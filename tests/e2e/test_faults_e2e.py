@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
+from local_stack.token import mint_dev_token
 from tests.e2e.conftest import Stack, child_pid
 from toolboxai_realtime import deadlines
-from toolboxai_realtime.identity import mint_dev_token
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from local_stack.token import mint_dev_token
 from tests.e2e.conftest import PusherJs, Stack
-from toolboxai_realtime.identity import mint_dev_token
 
 pytestmark = pytest.mark.e2e
 

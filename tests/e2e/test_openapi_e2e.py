@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from local_stack.token import mint_dev_token
 from tests.e2e.conftest import ROOT, Stack, start_stack, stop_stack
-from toolboxai_realtime.identity import mint_dev_token
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from local_stack.token import mint_dev_token
 from tests.e2e.conftest import ROOT, PusherJs, Stack
-from toolboxai_realtime.identity import mint_dev_token
 
 pytestmark = pytest.mark.e2e
 

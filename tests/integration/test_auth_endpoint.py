@@ -17,11 +17,11 @@ from urllib.parse import urlencode
 import jwt
 import pytest
 
+from local_stack.token import mint_dev_token
 from tests.conftest import http_event, invoke, load_event
 from toolboxai_realtime import authorization
-from toolboxai_realtime.identity import mint_dev_token
+from toolboxai_realtime.caches import reset_caches
 from toolboxai_realtime.observability import MetricUnit, logger
-from toolboxai_realtime.settings import get_settings
 
 FORM = "application/x-www-form-urlencoded"
 SOCKET = "123.456"
@@ -33,13 +33,13 @@ def generous_limits(monkeypatch):
     """These tests are about answers, not limits (tests/integration/test_auth_limits.py)."""
     monkeypatch.setenv("AUTH_RATE_LIMIT_PER_MINUTE", "1000")
     monkeypatch.delenv("PUSHER_ENCRYPTION_MASTER_KEY_BASE64", raising=False)
-    get_settings.cache_clear()
+    reset_caches()
 
 
 @pytest.fixture
 def encryption(monkeypatch):
     monkeypatch.setenv("PUSHER_ENCRYPTION_MASTER_KEY_BASE64", MASTER_KEY)
-    get_settings.cache_clear()
+    reset_caches()
 
 
 @pytest.fixture
@@ -218,7 +218,7 @@ def test_someone_elses_encrypted_channel_is_403_whether_or_not_encryption_is_con
 
 def test_a_master_key_that_is_not_32_bytes_is_a_503_not_a_400(aws_tables, monkeypatch):
     monkeypatch.setenv("PUSHER_ENCRYPTION_MASTER_KEY_BASE64", base64.b64encode(b"short").decode())
-    get_settings.cache_clear()
+    reset_caches()
     status, _, body = auth(token(), socket_id=SOCKET, channel_name="private-user-555")
     assert (status, body["code"]) == (503, "encryption_misconfigured")
 
@@ -340,7 +340,7 @@ def test_bad_tokens_are_401_with_www_authenticate(aws_tables, path, case):
 
 def test_token_for_another_audience_is_401(aws_tables, monkeypatch):
     monkeypatch.setenv("JWT_AUDIENCE", "toolboxai-realtime")
-    get_settings.cache_clear()
+    reset_caches()
     bearer = mint_dev_token("555", audience="someone-else")
     status, _, answer = auth(bearer, socket_id=SOCKET, channel_name="private-user-555")
     assert (status, answer["code"]) == (401, "invalid_audience")

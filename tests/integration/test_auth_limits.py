@@ -11,11 +11,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from local_stack.token import mint_dev_token
 from tests.conftest import client_events, gateway, http_event, invoke
 from toolboxai_realtime import authorization
+from toolboxai_realtime.caches import reset_caches
 from toolboxai_realtime.errors import RateLimited, UpstreamUnavailable
-from toolboxai_realtime.identity import mint_dev_token
-from toolboxai_realtime.settings import get_settings
 from toolboxai_realtime.stores import auth_limits
 
 LEASE = 300
@@ -205,7 +205,7 @@ def limits(monkeypatch):
         monkeypatch.setenv("AUTH_RATE_LIMIT_PER_MINUTE", str(requests))
         monkeypatch.setenv("MAX_CONNECTIONS_PER_USER", str(connections))
         monkeypatch.setenv("CONNECTION_LEASE_SECONDS", str(LEASE))
-        get_settings.cache_clear()
+        reset_caches()
 
     return apply
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from local_stack.token import mint_dev_token
 from tests.conftest import http_event, invoke, load_event
-from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.stores import presence as store
 from toolboxai_realtime.stores.presence import MemberChange, OccupancyChange, SubscriptionCountChange
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from toolboxai_realtime.caches import reset_caches
 
 _FORM = "application/x-www-form-urlencoded"
 
@@ -28,8 +29,8 @@ def _probe() -> None:  # pragma: no cover - runs in the child process
     from moto import mock_aws
 
     from local_stack.dynamo import create_tables
+    from local_stack.token import mint_dev_token
     from tests.conftest import http_event, invoke
-    from toolboxai_realtime.identity import mint_dev_token
 
     with mock_aws():
         create_tables(boto3.client("dynamodb", region_name=os.environ["AWS_DEFAULT_REGION"]))
@@ -131,6 +132,6 @@ def test_realtime_debug_is_a_setting_of_the_model(monkeypatch):
     from toolboxai_realtime.settings import get_settings
 
     monkeypatch.setenv("REALTIME_DEBUG", "true")
-    get_settings.cache_clear()
+    reset_caches()
 
     assert get_settings().realtime_debug is True

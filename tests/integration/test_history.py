@@ -20,11 +20,12 @@ import pytest
 import requests
 import responses
 
+from local_stack.token import mint_dev_token
 from tests.conftest import EVENTS_URL, http_event, invoke
-from toolboxai_realtime import event_ids, history, idempotency, publisher
+from toolboxai_realtime import event_ids, history
+from toolboxai_realtime.caches import reset_caches
 from toolboxai_realtime.errors import BadRequest, Gone, NotFound, PublishOutcomeUnknown
 from toolboxai_realtime.event_ids import EventIdGenerator, Reuse
-from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.publisher import Publisher
 
 GRADE = {"type": "grade", "title": "New Grade Posted", "message": "Your math quiz has been graded"}
@@ -39,11 +40,9 @@ HELP = {
 
 @pytest.fixture(autouse=True)
 def _fresh(aws_tables: Any) -> Iterator[None]:
-    idempotency.clear_caches()
-    publisher.default_publisher.cache_clear()
+    reset_caches()
     yield
-    idempotency.clear_caches()
-    publisher.default_publisher.cache_clear()
+    reset_caches()
 
 
 def admin() -> str:
@@ -260,7 +259,6 @@ def test_after_older_than_the_retention_is_410_history_expired(pusher):
 
 def test_retention_follows_the_setting_and_an_injected_clock(pusher, monkeypatch):
     monkeypatch.setenv("HISTORY_RETENTION", "3600")
-    from tests.conftest import reset_caches
 
     reset_caches()
     result = Publisher(rate_limit=False).notify_user("u1", GRADE)
@@ -285,7 +283,6 @@ def test_a_refused_publish_is_not_in_history(aws_tables):
 
 def test_a_rate_limited_publish_is_not_in_history(pusher, monkeypatch):
     monkeypatch.setenv("TRIGGER_RATE_LIMIT_PER_MINUTE", "2")
-    from tests.conftest import reset_caches
 
     reset_caches()
     statuses = [trigger(grade(i))[0] for i in range(3)]

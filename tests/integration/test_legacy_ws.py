@@ -11,7 +11,8 @@ import pytest
 
 from local_stack.gateway import build_ws_event
 from tests.conftest import gateway
-from toolboxai_realtime import aws, fanout
+from toolboxai_realtime import fanout
+from toolboxai_realtime.caches import reset_caches
 from toolboxai_realtime.stores import connections
 
 
@@ -104,7 +105,7 @@ def management(monkeypatch) -> Iterator[type[_Management]]:
     server = _Server(("127.0.0.1", 0), _Management)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("LEGACY_WS_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
-    aws.clear_clients()
+    reset_caches()
     yield _Management
     server.shutdown()
 
@@ -153,8 +154,7 @@ def test_fan_out_to_a_thousand_connections_deletes_every_gone_one(aws_tables, ma
 
 def test_fan_out_never_raises_when_the_store_is_down(aws_tables, management, monkeypatch):
     monkeypatch.setenv("CONNECTIONS_TABLE", "NoSuchTable")
-    from toolboxai_realtime.settings import get_settings
 
-    get_settings.cache_clear()
+    reset_caches()
     result = fanout.fan_out(["content-generation"], "progress_update", {"content_id": "c"})
     assert result == fanout.FanOutResult(failed=1)

@@ -8,9 +8,10 @@ import time
 import pytest
 import responses
 
+from local_stack.token import mint_dev_token
 from tests.conftest import http_event, invoke, load_event, reset_caches
 from toolboxai_realtime import maintenance
-from toolboxai_realtime.identity import Principal, mint_dev_token
+from toolboxai_realtime.identity import Principal
 from toolboxai_realtime.maintenance import MaintenanceWindowRequest
 
 EVENTS_URL = "http://127.0.0.1:6001/apps/1001/events"

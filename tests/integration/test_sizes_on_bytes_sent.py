@@ -18,11 +18,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from local_stack.token import mint_dev_token
 from tests.conftest import http_event, invoke
-from toolboxai_realtime import idempotency, publisher
 from toolboxai_realtime.authorization import MAX_USER_INFO_BYTES
+from toolboxai_realtime.caches import reset_caches
 from toolboxai_realtime.catalog import MAX_EVENT_DATA_BYTES, encoded_size
-from toolboxai_realtime.identity import mint_dev_token
 from toolboxai_realtime.publisher import Publisher
 
 EVENT_ID_BYTES = len(',"event_id":"01M8NNE7XZ72ZRS2F3Q212FTKV"')
@@ -31,10 +31,9 @@ ASTRAL = ["🎉", "😀", "𝄞", "𠜎", "🏳️‍🌈"]  # emoji, musical sy
 
 @pytest.fixture(autouse=True)
 def _fresh(aws_tables: Any) -> Iterator[None]:
-    idempotency.clear_caches()
-    publisher.default_publisher.cache_clear()
+    reset_caches()
     yield
-    publisher.default_publisher.cache_clear()
+    reset_caches()
 
 
 def quoted_case(message: str = "Deployed 🎉") -> dict[str, Any]:

@@ -17,6 +17,7 @@ import requests
 import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from local_stack.token import mint_dev_token
 from tests.conftest import (
     BATCH_URL,
     EVENTS_URL,
@@ -27,10 +28,8 @@ from tests.conftest import (
     load_event,
     reset_caches,
 )
-from toolboxai_realtime import idempotency, publisher
 from toolboxai_realtime.catalog import EVENTS, MAX_EVENT_DATA_BYTES, encoded_size
 from toolboxai_realtime.channels import DASHBOARD_UPDATES
-from toolboxai_realtime.identity import mint_dev_token
 
 # The documentation's example, exactly as written there.
 DOC_EXAMPLE: dict[str, Any] = {
@@ -45,11 +44,9 @@ GRADE = {"type": "grade", "title": "New Grade Posted", "message": "Your math qui
 
 @pytest.fixture(autouse=True)
 def _fresh_publisher_caches() -> Iterator[None]:
-    idempotency.clear_caches()
-    publisher.default_publisher.cache_clear()
+    reset_caches()
     yield
-    idempotency.clear_caches()
-    publisher.default_publisher.cache_clear()
+    reset_caches()
 
 
 @pytest.fixture
@@ -517,7 +514,6 @@ def limit_of(monkeypatch):
     def set_limit(n: int) -> None:
         monkeypatch.setenv("TRIGGER_RATE_LIMIT_PER_MINUTE", str(n))
         reset_caches()
-        publisher.default_publisher.cache_clear()
 
     return set_limit
 

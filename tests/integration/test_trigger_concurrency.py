@@ -120,10 +120,9 @@ def test_the_default_publisher_uses_the_configured_limit(served_tables, frozen_w
 
     monkeypatch.setenv("TRIGGER_RATE_LIMIT_PER_MINUTE", "7")
     reset_caches()
-    publisher.default_publisher.cache_clear()
     channel = f"private-user-{uuid.uuid4().hex[:12]}"
     results = race(30, lambda _: publisher.notify_user(channel.removeprefix("private-user-"), GRADE))
-    publisher.default_publisher.cache_clear()
+    reset_caches()
     assert results.count(True) == 7
 
 

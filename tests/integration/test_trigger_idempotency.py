@@ -18,9 +18,9 @@ class Result(BaseModel):
 
 @pytest.fixture(autouse=True)
 def _fresh() -> Iterator[None]:
-    idempotency.clear_caches()
+    reset_caches()
     yield
-    idempotency.clear_caches()
+    reset_caches()
 
 
 class Counter:
@@ -104,7 +104,6 @@ def test_malformed_keys_are_refused(aws_tables, key):
 def test_store_failure_is_503_and_the_action_does_not_run(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
     reset_caches()
-    idempotency.clear_caches()
     action = Counter()
     with pytest.raises(UpstreamUnavailable) as info:
         once(action)

@@ -22,10 +22,10 @@ import pytest
 import requests
 import responses
 
+from local_stack.token import mint_dev_token
 from tests.conftest import client_events, gateway, http_event, invoke
 from tests.integration.test_webhook import webhook_event
-from toolboxai_realtime import publisher
-from toolboxai_realtime.identity import mint_dev_token
+from toolboxai_realtime.caches import reset_caches
 from toolboxai_realtime.stores import revocations
 
 APP = "http://127.0.0.1:6001/apps/1001"
@@ -36,9 +36,9 @@ GRADE = {"type": "grade", "title": "New Grade Posted", "message": "Your math qui
 
 @pytest.fixture(autouse=True)
 def _fresh_publisher() -> Iterator[None]:
-    publisher.default_publisher.cache_clear()
+    reset_caches()
     yield
-    publisher.default_publisher.cache_clear()
+    reset_caches()
 
 
 @pytest.fixture
@@ -197,10 +197,8 @@ def test_send_to_user_goes_to_the_server_to_user_channel_with_the_trigger_checks
 
 def test_send_to_user_is_rate_limited_like_a_trigger(aws_tables, pusher, monkeypatch):
     monkeypatch.setenv("TRIGGER_RATE_LIMIT_PER_MINUTE", "2")
-    from tests.conftest import reset_caches
 
     reset_caches()
-    publisher.default_publisher.cache_clear()
     body = {"event": "grade_posted", "data": GRADE}
     assert [call("POST", "/realtime/users/s1/events", admin(), body)[0] for _ in range(3)] == [200, 200, 429]
     assert call("POST", "/realtime/users/s2/events", admin(), body)[0] == 200  # per user
@@ -334,7 +332,6 @@ def test_a_revoked_user_at_the_rate_limit_learns_of_the_revocation_others_of_the
     aws_tables, pusher, monkeypatch
 ):
     monkeypatch.setenv("AUTH_RATE_LIMIT_PER_MINUTE", "1")
-    from tests.conftest import reset_caches
 
     reset_caches()
     first, second = student(), student("s2")
@@ -361,7 +358,6 @@ def test_list_filter_and_lift(aws_tables, pusher):
 
 def test_a_revocation_expires_with_the_longest_token_lifetime(aws_tables, pusher, monkeypatch):
     monkeypatch.setenv("MAX_TOKEN_LIFETIME_SECONDS", "3600")
-    from tests.conftest import reset_caches
 
     reset_caches()
     answer = revoke(user_id="s1")

@@ -13,7 +13,7 @@ import pytest
 from pusher.signature import sign
 
 from toolboxai_realtime import pusher_gateway
-from toolboxai_realtime.settings import get_settings
+from toolboxai_realtime.caches import reset_caches
 
 KEY = "278d425bdf160c739803"
 SECRET = "7ad3773142a6692b25b8"
@@ -39,8 +39,7 @@ def vector_app(monkeypatch):
     monkeypatch.setenv("PUSHER_SECRET", SECRET)
     monkeypatch.delenv("PUSHER_SECRET_NAME", raising=False)
     monkeypatch.delenv("PUSHER_ENCRYPTION_MASTER_KEY_BASE64", raising=False)
-    get_settings.cache_clear()
-    pusher_gateway._build.cache_clear()
+    reset_caches()
 
 
 def sdk() -> pusher.Pusher:
@@ -97,7 +96,7 @@ def test_gateway_user_signature_covers_exactly_the_user_data_it_returns(vector_a
 
 def test_encrypted_channel_gets_base64_sha256_of_name_and_master_key(vector_app, monkeypatch):
     monkeypatch.setenv("PUSHER_ENCRYPTION_MASTER_KEY_BASE64", MASTER_KEY)
-    get_settings.cache_clear()
+    reset_caches()
     out = pusher_gateway.authorize_channel(SOCKET, "private-encrypted-user-5")
     expected = base64.b64encode(
         hashlib.sha256(b"private-encrypted-user-5" + bytes(range(32))).digest()

@@ -8,16 +8,17 @@ import pytest
 from botocore.stub import Stubber
 
 from toolboxai_realtime import aws, fanout
+from toolboxai_realtime.caches import reset_caches
 
 
 @pytest.fixture
 def lambda_stub(monkeypatch):
     monkeypatch.setenv("LEGACY_FANOUT_FUNCTION", "LegacyFanoutFunction")
-    aws.clear_clients()
+    reset_caches()
     client = aws.lambda_client()
     with Stubber(client) as stub:
         yield stub
-    aws.clear_clients()
+    reset_caches()
 
 
 def test_content_generation_events_are_invoked_asynchronously_with_the_published_data(lambda_stub):

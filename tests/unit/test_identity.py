@@ -15,10 +15,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from local_stack.token import mint_dev_token
 from toolboxai_realtime import identity
+from toolboxai_realtime.caches import reset_caches
 from toolboxai_realtime.errors import ConfigurationError, Unauthorized, UpstreamUnavailable
-from toolboxai_realtime.identity import Principal, authenticate, bearer_token, mint_dev_token
-from toolboxai_realtime.settings import get_settings
+from toolboxai_realtime.identity import Principal, authenticate, bearer_token
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256!!"
 OTHER_SECRET = "another-secret-that-is-also-long-enough-for-hs256"
@@ -47,15 +48,13 @@ def configure(monkeypatch):
                 monkeypatch.delenv(name, raising=False)
             else:
                 monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        identity.clear_caches()
+        reset_caches()
 
     for name in JWT_ENV:
         monkeypatch.delenv(name, raising=False)
     apply(JWT_SECRET=SECRET, JWT_ALGORITHMS="HS256")
     yield apply
-    get_settings.cache_clear()
-    identity.clear_caches()
+    reset_caches()
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import time
 from collections import Counter
@@ -45,6 +44,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal, Self, cast, get_arg
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from . import pusher_gateway
+from .bodies import compact_json
 from .channels import Channel, ChannelName, SocketId, authorize, id_pattern, parse_channel, validate_socket_id
 from .errors import (
     BadRequest,
@@ -98,6 +98,10 @@ MAX_BATCH_CHANNELS = 100
 MAX_CURRENT_ACTIVITY_LENGTH = 100
 MAX_USER_INFO_BYTES = 1024
 """Pusher's limit on a presence member's ``user_info`` (the UTF-8 bytes of its JSON)."""
+MAX_TRANSACTION_ITEMS = 100
+"""DynamoDB's limit on the items of one transaction (``TransactWriteItems``), shared by the limits update,
+the revocation checks (the whole user, and each class and lesson of the granted channels) and the presence
+infos of one authorization."""
 
 _BATCH_KEY = re.compile(r"channel_name\[([0-9]{1,4})\]")
 _PUSHER_USER_ID = re.compile(id_pattern(200))  # what pusher:signin accepts as user_data.id
@@ -372,7 +376,7 @@ def presence_member(
     info["status"] = status
     if current_activity:
         info["current_activity"] = current_activity
-    size = len(json.dumps(info, separators=(",", ":"), ensure_ascii=False).encode())
+    size = len(compact_json(info).encode())
     if size > MAX_USER_INFO_BYTES:
         raise ValidationFailed(
             f"The presence user_info would be {size} bytes; Pusher allows {MAX_USER_INFO_BYTES}.",

@@ -25,6 +25,18 @@ from urllib.parse import parse_qsl
 
 from .errors import BadRequest, PayloadTooLarge
 
+
+def compact_json(value: Any, *, ensure_ascii: bool = False, sort_keys: bool = False) -> str:
+    """``value`` as compact JSON text (no spaces after ``,`` and ``:``), non-ASCII kept as UTF-8.
+
+    The one spelling of the layer's compact ``json.dumps``: what Pusher receives and limits (event data,
+    ``user_info``), what the API answers, what stores keep. ``ensure_ascii=True`` escapes non-ASCII as
+    ``\\uXXXX`` where existing keys were built that way (idempotency keys). Raises ``TypeError`` for a
+    value JSON cannot represent and ``ValueError`` for a circular one.
+    """
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=ensure_ascii, sort_keys=sort_keys)
+
+
 MAX_DEPTH = 32
 """Arrays/objects open at once. Catalogued event data nests 3 levels; 32 leaves room for free-form data."""
 MAX_NUMBER_CHARS = 40

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
+from .bodies import compact_json
 from .channels import CANARY, parse_channel, require_subscribe
 from .errors import RealtimeError
 from .identity import TRIGGER_SCOPE, Principal
@@ -305,7 +306,7 @@ class _Inbox:
 
 
 def _encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))
+    return compact_json(message)
 
 
 def _decode(raw: str | bytes) -> dict[str, Any]:

@@ -34,7 +34,6 @@ Deliberate choices:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -54,6 +53,7 @@ from pydantic.json_schema import JsonSchemaValue, WithJsonSchema, models_json_sc
 from pydantic_core import PydanticCustomError, PydanticSerializationError
 
 from . import channels
+from .bodies import compact_json
 from .channels import ChannelFamily
 from .errors import PayloadTooLarge, ValidationFailed
 from .event_ids import EVENT_ID_PATTERN
@@ -599,7 +599,7 @@ def json_schema() -> dict[str, Any]:
 
 
 def _encode(data: object) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return compact_json(data).encode("utf-8")
 
 
 def _details(exc: ValidationError) -> list[dict[str, Any]]:

@@ -11,16 +11,32 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import (
+    APIGatewayHttpResolver,
+    Depends,
+    Request,
+    Response,
+    content_types,
+)
+
+# Powertools keeps the per-request dependency cache under this context key; resolving a route's
+# dependencies ahead of its validation (below) fills the same cache, so the route does not resolve twice.
+from aws_lambda_powertools.event_handler.api_gateway import _DEPENDS_CACHE_KEY
+from aws_lambda_powertools.event_handler.depends import (
+    DependencyResolutionError,
+    build_dependency_tree,
+    solve_dependencies,
+)
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
+    OpenAPIResponseValidationMiddleware,
 )
+from aws_lambda_powertools.event_handler.openapi.compat import ModelField
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -42,6 +58,7 @@ from .errors import (
     ValidationFailed,
     http_status,
 )
+from .identity import Principal, authenticate, bearer_token
 from .observability import count, logger
 from .settings import get_settings
 
@@ -49,15 +66,75 @@ JSON_TYPES = ("application/json",)
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = bodies.MAX_FORM_FIELDS
 
+# ------------------------------------------------------------------------------------------------ caller
 
-Caller = Callable[[str | None], Any]
+
+def current_principal(request: Request) -> Principal:
+    """The verified caller of ``Authorization: Bearer <jwt>``, as a Powertools dependency:
+    ``principal: CurrentPrincipal`` (``Annotated[Principal, Depends(current_principal)]``) on a route.
+
+    Raises ``Unauthorized`` (401) with the codes of ``identity.bearer_token`` and
+    ``identity.authenticate``; ``ConfigurationError`` / ``UpstreamUnavailable`` as ``authenticate`` does.
+    """
+    return authenticate(bearer_token(request.headers.get("authorization")))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+"""A route parameter holding the verified caller (401 before anything else of the route runs)."""
+
+
+def require(check: Callable[[Principal], None]) -> Callable[[Principal], Principal]:
+    """A dependency: the verified caller, once ``check`` has accepted it.
+
+    ``check`` is a domain rule (``user_control.require_admin``, ...) that raises ``Forbidden`` (403) and
+    records the denial as a security event. Build it once per module (Powertools caches a dependency's
+    result per request by function): ``Admin = Annotated[Principal, Depends(require(require_admin))]``.
+    """
+
+    def principal_allowed(principal: CurrentPrincipal) -> Principal:
+        check(principal)
+        return principal
+
+    principal_allowed.__name__ = f"allowed_by_{getattr(check, '__name__', 'check')}"
+    return principal_allowed
+
+
+def reply[M: BaseModel](body: M, *, status: int = 200, headers: dict[str, str] | None = None) -> Response[M]:
+    """A typed JSON response other than a plain 200 (a 201, extra headers): annotate the route
+    ``-> Response[Model]`` and Powertools validates ``body`` and documents ``Model`` under ``status``
+    (``status_code=`` of the route decorator). A plain 200 route returns its model itself.
+    """
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
+    )
+
+
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def documented(
+    success: str, errors: Mapping[int, str], *, status: int = 200, bearer: bool = True
+) -> dict[int, Any]:
+    """A route's ``responses=``: ``status`` described as ``success`` (its schema follows from the route's
+    return annotation) and the ``errors`` it can answer, each in the one error model (``Error``, defined
+    by ``scripts/export_openapi.py``, which also adds the statuses every route of a kind can answer).
+    ``bearer`` adds the 401 of a route that reads the caller's token (``CurrentPrincipal``, ``require``).
+    """
+    responses: dict[int, Any] = {status: {"description": success}}
+    if bearer:
+        errors = {401: "Missing or invalid bearer token.", **errors}
+    for code, description in errors.items():
+        responses[code] = {"description": description, "content": _ERROR_CONTENT}
+    return responses
+
+
+# ------------------------------------------------------------------------------------------------ resolver
 
 
 def create_app(
     max_body_bytes: int | None = None,
     *,
     verify_first: bool = False,
-    caller: Caller | None = None,
     form_bodies: bool = False,
 ) -> APIGatewayHttpResolver:
     """A resolver with validation on, the parser limits of ``bodies`` on every body, and every error
@@ -77,9 +154,11 @@ def create_app(
     anything else, rather than a form that Powertools would validate field by field (``curl -d`` without
     a JSON ``Content-Type`` sends one).
 
-    ``caller``, when given, is called with the ``Authorization`` header after the body limits and before
-    Powertools validates typed bodies, so a request without a valid token is a 401/403 whatever its
-    body (the token before the input, as on every other route); its result is ``app.context["caller"]``.
+    A route's ``Depends`` parameters (``CurrentPrincipal``, ``require(...)``) are resolved after the body
+    limits and before Powertools validates typed bodies and parameters, so a request without a valid
+    token is a 401/403 whatever its input (the token before the input, on every route).
+
+    Typed returns are serialised by alias with ``None`` fields left out, like ``json_response``.
     """
     # A response that fails its own model raises ResponseValidationError (mapped to 500 below) instead
     # of Powertools' default, a RequestValidationError that reads as the client's 422.
@@ -92,7 +171,10 @@ def create_app(
         # Powertools runs its request validation ahead of every middleware of ours and parses form
         # bodies there without a field limit; it has no public hook in front of it, so the check rides
         # on that middleware (it runs for every route: validation is on for the whole resolver).
-        app._request_validation_middleware = _BoundedRequestValidation(max_body_bytes, caller, form_bodies)
+        app._request_validation_middleware = _BoundedRequestValidation(max_body_bytes, form_bodies)
+    app._response_validation_middleware = _ResponseValidation(
+        validation_serializer=app._serializer, has_response_validation_error=True
+    )
     register_error_handlers(app)
     return app
 
@@ -110,12 +192,11 @@ def _bounded_json(max_body_bytes: int | None) -> Callable[[str], Any]:
 
 
 class _BoundedRequestValidation(OpenAPIRequestValidationMiddleware):
-    """Powertools' request validation with ``check_body_limits`` (and the caller's token) in front of it."""
+    """Powertools' request validation with ``check_body_limits`` and the route's dependencies in front."""
 
-    def __init__(self, max_body_bytes: int | None, caller: Caller | None, form_bodies: bool) -> None:
+    def __init__(self, max_body_bytes: int | None, form_bodies: bool) -> None:
         # The base class's __init__ does nothing.
         self.max_body_bytes = max_body_bytes
-        self.caller = caller
         self.form_bodies = form_bodies
 
     def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
@@ -124,10 +205,44 @@ class _BoundedRequestValidation(OpenAPIRequestValidationMiddleware):
             if event.body and not self.form_bodies and media_type(event) == FORM_TYPE:
                 raise UnsupportedMediaType("Send the body as application/json.")
             check_body_limits(event, self.max_body_bytes)
-            if self.caller is not None:
-                principal = self.caller(app.current_event.headers.get("authorization"))
-                app.context["caller"] = principal  # Powertools clears the context after each request
+            _resolve_dependencies(app)
         return super().handler(app, next_middleware)
+
+
+def _resolve_dependencies(app: APIGatewayHttpResolver) -> None:
+    """Resolve the route's ``Depends`` parameters now, into the request's dependency cache.
+
+    Powertools resolves them only when it calls the route, after validating the input; resolving them
+    first keeps 401/403 ahead of 422. What a dependency raises is raised as itself: Powertools wraps it
+    in one ``DependencyResolutionError`` per level of nesting and unwraps only one.
+    """
+    route = app.context.get("_route")
+    if route is None or not route.has_dependencies:
+        return
+    try:
+        solve_dependencies(
+            dependant=build_dependency_tree(route.func),
+            request=app.request,
+            dependency_overrides=app.dependency_overrides or None,
+            dependency_cache=app.context.setdefault(_DEPENDS_CACHE_KEY, {}),
+        )
+    except DependencyResolutionError as exc:
+        cause: BaseException = exc
+        while isinstance(cause, DependencyResolutionError) and cause.__cause__ is not None:
+            cause = cause.__cause__
+        raise cause from None
+
+
+class _ResponseValidation(OpenAPIResponseValidationMiddleware):
+    """Powertools' response validation, serialising by alias without ``None`` fields (as ``json_response``
+    does): an optional field that is absent is left out of the answer, not sent as ``null``."""
+
+    def _serialize_response_with_validation(
+        self, *, field: ModelField, response_content: Any, **options: Any
+    ) -> Any:
+        return super()._serialize_response_with_validation(
+            field=field, response_content=response_content, **{**options, "exclude_none": True}
+        )
 
 
 def check_body_limits(event: APIGatewayProxyEventV2, max_body_bytes: int | None = None) -> None:
@@ -153,33 +268,61 @@ def check_body_limits(event: APIGatewayProxyEventV2, max_body_bytes: int | None 
 
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     """Register the one exception -> HTTP mapping on ``app``."""
+    _register_client_errors(app)
+    _register_server_errors(app)
 
-    def internal_error() -> Response[Any]:
-        # Called from an exception handler: logger.exception logs the exception being handled.
-        logger.exception("unhandled error")
-        count("UnhandledError")
-        return error_response(InternalError(), request_id())
 
-    def request_id() -> str | None:
-        try:
-            event: APIGatewayProxyEventV2 = app.current_event
-            return event.request_context.request_id
-        except (AttributeError, KeyError, TypeError):
-            return None
+def _request_id(app: APIGatewayHttpResolver) -> str | None:
+    try:
+        event: APIGatewayProxyEventV2 = app.current_event
+        return event.request_context.request_id
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+def _internal_error(app: APIGatewayHttpResolver) -> Response[Any]:
+    # Called from an exception handler: logger.exception logs the exception being handled.
+    logger.exception("unhandled error")
+    count("UnhandledError")
+    return error_response(InternalError(), _request_id(app))
+
+
+def _register_client_errors(app: APIGatewayHttpResolver) -> None:
+    """Our errors, and the client's input that Powertools or pydantic refused."""
 
     @app.exception_handler(RealtimeError)
     def _realtime(exc: RealtimeError) -> Response[Any]:
-        return error_response(exc, request_id())
+        return error_response(exc, _request_id(app))
 
     @app.exception_handler(RequestValidationError)
     def _request_validation(exc: RequestValidationError) -> Response[Any]:
-        return error_response(ValidationFailed(details=_clean_errors(exc.errors())), request_id())
+        return error_response(ValidationFailed(details=_clean_errors(exc.errors())), _request_id(app))
 
     @app.exception_handler(PydanticValidationError)
     def _model_validation(exc: PydanticValidationError) -> Response[Any]:
         return error_response(
-            ValidationFailed(details=_clean_errors(exc.errors(include_url=False))), request_id()
+            ValidationFailed(details=_clean_errors(exc.errors(include_url=False))), _request_id(app)
         )
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(_: RequestUnsupportedContentType) -> Response[Any]:
+        return error_response(UnsupportedMediaType(), _request_id(app))
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(_: UnicodeDecodeError) -> Response[Any]:
+        return error_response(
+            BadRequest("The request body is not valid UTF-8.", code="body_not_utf8"), _request_id(app)
+        )
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response[Any]:
+        event = app.current_event
+        message = f"No route for {event.http_method} {event.path}."
+        return error_response(NotFound(message), _request_id(app))
+
+
+def _register_server_errors(app: APIGatewayHttpResolver) -> None:
+    """Everything else: a bug of ours is a 500 with a fixed message, its stack trace in the log only."""
 
     @app.exception_handler(ResponseValidationError)
     def _response_validation(exc: ResponseValidationError) -> Response[Any]:
@@ -187,17 +330,7 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         # would answer 422, as if the request were wrong).
         logger.error("response failed validation", extra={"errors": _clean_errors(exc.errors())})
         count("UnhandledError")
-        return error_response(InternalError(), request_id())
-
-    @app.exception_handler(RequestUnsupportedContentType)
-    def _content_type(_: RequestUnsupportedContentType) -> Response[Any]:
-        return error_response(UnsupportedMediaType(), request_id())
-
-    @app.exception_handler(UnicodeDecodeError)
-    def _not_utf8(_: UnicodeDecodeError) -> Response[Any]:
-        return error_response(
-            BadRequest("The request body is not valid UTF-8.", code="body_not_utf8"), request_id()
-        )
+        return error_response(InternalError(), _request_id(app))
 
     @app.exception_handler(ValueError)
     def _value_error(_: ValueError) -> Response[Any]:
@@ -206,18 +339,12 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         if media_type(app.current_event).startswith("multipart/"):
             logger.info("malformed multipart body")
             err = BadRequest("The request body is malformed.", code="malformed_body")
-            return error_response(err, request_id())
-        return internal_error()
-
-    @app.not_found
-    def _not_found(_: NotFoundError) -> Response[Any]:
-        event = app.current_event
-        message = f"No route for {event.http_method} {event.path}."
-        return error_response(NotFound(message), request_id())
+            return error_response(err, _request_id(app))
+        return _internal_error(app)
 
     @app.exception_handler(Exception)
     def _unexpected(_: Exception) -> Response[Any]:
-        return internal_error()
+        return _internal_error(app)
 
 
 def error_response(exc: RealtimeError, request_id: str | None = None) -> Response[Any]:
@@ -228,7 +355,7 @@ def error_response(exc: RealtimeError, request_id: str | None = None) -> Respons
     return Response(
         status_code=http_status(exc),
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body),
+        body=bodies.compact_json(body),
         headers=exc.headers,
     )
 
@@ -238,7 +365,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     if isinstance(body, BaseModel):
         payload = body.model_dump_json(by_alias=True, exclude_none=True)
     else:
-        payload = json.dumps(body, separators=(",", ":"))
+        payload = bodies.compact_json(body)
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=payload, headers=headers
     )

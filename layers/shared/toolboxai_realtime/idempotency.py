@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from .bodies import compact_json
 from .errors import BadRequest, Conflict, UpstreamUnavailable, ValidationFailed
 from .event_ids import Reuse, new_event_ids
 from .observability import count, logger
@@ -49,7 +49,6 @@ __all__ = [
     "KEY_PATTERN",
     "MAX_KEY_LENGTH",
     "Outcome",
-    "clear_caches",
     "event_ids_for",
     "run_once",
     "validate_key",
@@ -191,7 +190,7 @@ def event_ids_for(
     delivered them). Raises ``ValidationFailed`` (422, ``idempotency_key_reused``) when the kept ids
     belong to another payload, and ``UpstreamUnavailable`` (503, ``idempotency_store_unavailable``).
     """
-    return _KeptIds(scope, json.dumps([scope, key, owner], separators=(",", ":")), fingerprint(dict(payload)))
+    return _KeptIds(scope, compact_json([scope, key, owner], ensure_ascii=True), fingerprint(dict(payload)))
 
 
 class _KeptIds(Reuse):
@@ -215,10 +214,3 @@ class _KeptIds(Reuse):
             logger.info("event ids reused", extra={"scope": self.scope, "event_ids": kept.event_ids})
             count("EventIdsReused", scope=self.scope)
         return list(kept.event_ids)
-
-
-def clear_caches() -> None:
-    """Forget the built runners, configs and persistence layers (tests; they hold a DynamoDB client)."""
-    _idempotent.cache_clear()
-    _config.cache_clear()
-    persistence_layer.cache_clear()

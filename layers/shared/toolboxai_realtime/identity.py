@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -45,8 +45,6 @@ __all__ = [
     "UserId",
     "authenticate",
     "bearer_token",
-    "clear_caches",
-    "mint_dev_token",
 ]
 
 Role = Literal["student", "teacher", "admin"]
@@ -469,61 +467,3 @@ def _jwks_key(header: Mapping[str, Any], alg: str, url: str) -> jwt.PyJWK:
     if key.algorithm_name != alg:
         raise Unauthorized("The token's algorithm does not match its signing key.", code="invalid_signature")
     return key
-
-
-def clear_caches() -> None:
-    """Forget cached JWKS clients (tests; a changed ``JWT_JWKS_URL`` gets its own client anyway)."""
-    _jwks_client.cache_clear()
-
-
-# --------------------------------------------------------------------------------------------- dev tokens
-
-
-def mint_dev_token(
-    sub: str | int,
-    role: Role = "student",
-    name: str | None = None,
-    class_ids: Iterable[str | int] = (),
-    lesson_ids: Iterable[str | int] = (),
-    scopes: Iterable[str] = (),
-    ttl_seconds: int = 3600,
-    secret: str | None = None,
-    *,
-    issuer: str | None = None,
-    audience: str | None = None,
-    settings: Settings | None = None,
-    **extra_claims: Any,
-) -> str:
-    """An HS256 token for local development and tests, accepted by ``authenticate`` when HS256 is on.
-
-    ``secret`` defaults to the configured ``JWT_SECRET``; ``issuer``/``audience`` default to
-    ``JWT_ISSUER``/``JWT_AUDIENCE`` when those are set. A negative ``ttl_seconds`` gives an expired
-    token. ``extra_claims`` are added last and override the claims built from the other arguments
-    (e.g. ``nbf=...``, ``avatar_url=...``).
-
-    Raises ``ConfigurationError`` when no secret is given and none is configured.
-    """
-    s = settings or get_settings()
-    from .secrets import jwt_secret  # see above
-
-    key = secret or jwt_secret(s)
-    if not key:
-        raise ConfigurationError(
-            "Set JWT_SECRET (or pass secret=) to mint development tokens.", code="jwt_not_configured"
-        )
-    now = int(time.time())
-    claims: dict[str, Any] = {"sub": sub, "role": role, "iat": now, "exp": now + ttl_seconds}
-    if name is not None:
-        claims["name"] = name
-    if class_ids := list(class_ids):
-        claims["class_ids"] = class_ids
-    if lesson_ids := list(lesson_ids):
-        claims["lesson_ids"] = lesson_ids
-    if scope := " ".join(scopes):
-        claims["scope"] = scope
-    if iss := issuer or s.jwt_issuer:
-        claims["iss"] = iss
-    if aud := audience or s.jwt_audience:
-        claims["aud"] = aud
-    claims.update(extra_claims)
-    return jwt.encode(claims, key, algorithm="HS256")

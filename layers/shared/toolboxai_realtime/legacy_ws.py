@@ -10,7 +10,6 @@ an error frame, never a crash. Frames sent to clients are JSON text:
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
@@ -29,7 +28,7 @@ _FILTER = re.compile(id_pattern(128, colon=True))  # the alphabet of event names
 def _reply(status: int, body: dict[str, Any] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"statusCode": status}
     if body is not None:
-        out["body"] = json.dumps(body, separators=(",", ":"))
+        out["body"] = bodies.compact_json(body)
     return out
 
 
@@ -94,4 +93,4 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
 def frame(event_name: str, data: dict[str, Any]) -> bytes:
     """The frame a legacy client receives for one content-generation event."""
     doc = {"channel": CONTENT_GENERATION.name(), "event": event_name, "data": data}
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    return bodies.compact_json(doc).encode()

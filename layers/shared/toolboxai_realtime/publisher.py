@@ -597,20 +597,24 @@ class Publisher:
 
     # --- the one publish path
 
+    def _admit(self, prepared: Sequence[_Prepared], kept: list[HistoryItem], *, batch: bool) -> None:
+        """Charge the rate limit (from this instance's leased allowance, ``self.allowance``) and keep the
+        history items, before the publish: an event in flight is in history. Raises ``RateLimited`` and
+        what ``_refusals`` maps."""
+        with _refusals(batch=batch):
+            if self.rate_limit:
+                costs = Counter(name for item in prepared for name in item.names)
+                trigger_limits.consume(costs, limit=self.limit_per_minute, history=kept, book=self.allowance)
+            elif kept:
+                history_store.keep(kept)
+
     @tracer.capture_method
     def _publish(self, prepared: Sequence[_Prepared], *, batch: bool, reused: bool) -> PublishResult:
         publish_id = uuid.uuid4().hex
         ids = [item.event_id for item in prepared]
         kept = [entry for item in prepared for entry in item.history()]
         try:
-            with _refusals(batch=batch):
-                if self.rate_limit:
-                    costs = Counter(name for item in prepared for name in item.names)
-                    trigger_limits.consume(
-                        costs, limit=self.limit_per_minute, history=kept, book=self.allowance
-                    )
-                elif kept:
-                    history_store.keep(kept)  # before the publish: an event in flight is in history
+            self._admit(prepared, kept, batch=batch)
         except PublishOutcomeUnknown as exc:
             raise _unknown(
                 publish_id,
@@ -650,11 +654,7 @@ class Publisher:
             )
             count("PublishFailures", reason=exc.code)
             raise
-        for item in prepared:  # after Pusher accepted it: legacy /ws/content clients get it too
-            fanout.hand_off(item.names, item.event, item.text)
-        families = Counter(_family_metric(channel) for item in prepared for channel in item.checked.channels)
-        for family, deliveries in families.items():
-            count("EventsPublished", value=deliveries, family=family)
+        _delivered(prepared)
         channels = list(dict.fromkeys(name for item in prepared for name in item.names))
         logger.info(
             "published",
@@ -703,6 +703,15 @@ def _refusals(*, batch: bool) -> Iterator[None]:
             logger.warning("publish refused", extra={"code": exc.code, "batch": batch})
             count("PublishRefused", reason=exc.code)
         raise
+
+
+def _delivered(prepared: Sequence[_Prepared]) -> None:
+    """What follows Pusher's acceptance: the legacy /ws/content hand-off and the per-family counts."""
+    for item in prepared:  # legacy /ws/content clients get it too
+        fanout.hand_off(item.names, item.event, item.text)
+    families = Counter(_family_metric(channel) for item in prepared for channel in item.checked.channels)
+    for family, deliveries in families.items():
+        count("EventsPublished", value=deliveries, family=family)
 
 
 def _unknown(

@@ -29,19 +29,21 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import bodies, deadlines, snapstart
+from .bodies import compact_json
 from .channels import ChannelKind, kind_of
 from .errors import (
     BadRequest,
     ConfigurationError,
     InvalidSignature,
     PublishOutcomeUnknown,
+    RealtimeError,
     UpstreamUnavailable,
 )
 from .observability import count, logger, tracer
@@ -226,55 +228,100 @@ def shared_secret(channel: str, master_key_b64: str) -> str:
 # ------------------------------------------------------------------------------------ HTTP API
 
 
+# Library exception -> (reason counted, our error), first match wins (subclasses before their bases).
+_Failures = tuple[tuple[type[Exception], str, Callable[[], RealtimeError]], ...]
+
+
+@lru_cache(maxsize=1)
+def _failures() -> _Failures:
+    # Built on first failure: the SDK and requests are imported lazily (see the top of the module).
+    import requests
+    from pusher.errors import PusherBadAuth, PusherBadRequest, PusherForbidden
+
+    return (
+        (  # before requests.Timeout: no connection, nothing sent
+            requests.ConnectTimeout,
+            "connect_timeout",
+            lambda: UpstreamUnavailable(
+                "Pusher did not accept the connection in time; nothing was sent.", code="pusher_timeout"
+            ),
+        ),
+        (
+            requests.Timeout,
+            "timeout",
+            lambda: UpstreamUnavailable("Pusher did not answer in time.", code="pusher_timeout"),
+        ),
+        (
+            requests.ConnectionError,
+            "unreachable",
+            lambda: UpstreamUnavailable("Pusher could not be reached.", code="pusher_unreachable"),
+        ),
+        (
+            PusherForbidden,
+            "forbidden",
+            lambda: UpstreamUnavailable(
+                "Pusher refused the request (quota or app disabled).", code="pusher_forbidden", status=503
+            ),
+        ),
+        (
+            PusherBadAuth,
+            "bad_auth",
+            lambda: UpstreamUnavailable(
+                "Pusher refused our credentials.", code="pusher_auth_failed", status=502
+            ),
+        ),
+        (
+            PusherBadRequest,
+            "bad_request",
+            lambda: UpstreamUnavailable("Pusher rejected the request.", code="pusher_rejected", status=502),
+        ),
+    )
+
+
+def _pusher_error() -> UpstreamUnavailable:
+    return UpstreamUnavailable("Pusher answered with an error.", code="pusher_error", status=502)
+
+
 @contextmanager
 def _upstream(operation: str, *, publish: bool = False) -> Iterator[None]:
     import requests
-    from pusher.errors import PusherBadAuth, PusherBadRequest, PusherBadStatus, PusherError, PusherForbidden
+    from pusher.errors import PusherError
 
     try:
         yield
-    except requests.ConnectTimeout as exc:  # before requests.Timeout: no connection, nothing sent
-        _failed(operation, "connect_timeout")
-        raise UpstreamUnavailable(
-            "Pusher did not accept the connection in time; nothing was sent.", code="pusher_timeout"
-        ) from exc
-    except requests.Timeout as exc:  # a read timeout: the request went out, no answer came back
-        if publish:
-            _failed(operation, "outcome_unknown")
-            raise PublishOutcomeUnknown() from exc
-        _failed(operation, "timeout")
-        raise UpstreamUnavailable("Pusher did not answer in time.", code="pusher_timeout") from exc
-    except requests.ConnectionError as exc:
-        if publish and not _never_connected(exc):  # dropped after the request was (maybe) sent
-            _failed(operation, "outcome_unknown")
-            raise PublishOutcomeUnknown() from exc
-        _failed(operation, "unreachable")
-        raise UpstreamUnavailable("Pusher could not be reached.", code="pusher_unreachable") from exc
-    except PusherForbidden as exc:
-        _failed(operation, "forbidden")
-        raise UpstreamUnavailable(
-            "Pusher refused the request (quota or app disabled).", code="pusher_forbidden", status=503
-        ) from exc
-    except PusherBadAuth as exc:
-        _failed(operation, "bad_auth")
-        raise UpstreamUnavailable(
-            "Pusher refused our credentials.", code="pusher_auth_failed", status=502
-        ) from exc
-    except PusherBadRequest as exc:
-        _failed(operation, "bad_request")
-        raise UpstreamUnavailable("Pusher rejected the request.", code="pusher_rejected", status=502) from exc
-    except PusherBadStatus as exc:
-        if publish and _status_of(exc) >= 500:  # a server error says nothing about what it did
-            _failed(operation, "outcome_unknown")
-            raise PublishOutcomeUnknown() from exc
-        _failed(operation, "error")
-        raise UpstreamUnavailable("Pusher answered with an error.", code="pusher_error", status=502) from exc
     except (PusherError, requests.RequestException) as exc:
-        _failed(operation, "error")
-        raise UpstreamUnavailable("Pusher answered with an error.", code="pusher_error", status=502) from exc
+        reason, error = _failure(exc, publish=publish)
+        _failed(operation, reason)
+        raise error from exc
     except ValueError as exc:
         # The SDK validates names and sizes itself; we validate first, so this is a client error we missed.
         raise BadRequest("Pusher's client refused the request.", code="invalid_publish") from exc
+
+
+def _failure(exc: Exception, *, publish: bool) -> tuple[str, RealtimeError]:
+    """The reason to count and the error to raise for a failed call to Pusher."""
+    if publish and _maybe_delivered(exc):
+        return "outcome_unknown", PublishOutcomeUnknown()
+    for kind, reason, error in _failures():
+        if isinstance(exc, kind):
+            return reason, error()
+    return "error", _pusher_error()
+
+
+def _maybe_delivered(exc: Exception) -> bool:
+    """Whether a publish that failed so may have gone out: the request was sent and no answer came back
+    (a read timeout, a connection dropped after it was sent), or Pusher answered with a server error, which
+    says nothing about what it did. A connect timeout never sent anything."""
+    import requests
+    from pusher.errors import PusherBadStatus
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.Timeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        return not _never_connected(exc)
+    return isinstance(exc, PusherBadStatus) and _status_of(exc) >= 500
 
 
 def _never_connected(exc: requests.ConnectionError) -> bool:
@@ -435,4 +482,4 @@ def ping() -> None:
 
 def encode(data: Any) -> str:
     """The event payload as Pusher will carry it (compact JSON)."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(data)

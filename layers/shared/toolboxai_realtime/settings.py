@@ -8,6 +8,7 @@ fetches them through Powertools Parameters on first use.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Annotated
 
@@ -94,9 +95,19 @@ class Settings(BaseModel):
     realtime_debug: bool = False
     environment: str = "local"
 
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings an environment describes (``os.environ`` by default; names are matched
+        case-insensitively). The one way settings are built from variables: ``get_settings`` caches it
+        for the process; the local stack's tools read a stack's environment afresh with it.
+
+        Raises ``pydantic.ValidationError`` for a value of the wrong type (e.g. ``PUSHER_PORT=abc``).
+        """
+        source = os.environ if env is None else env
+        return cls.model_validate({key.lower(): value for key, value in source.items()})
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The settings, read from the environment once per process. Tests call ``get_settings.cache_clear()``."""
-    env = {key.lower(): value for key, value in os.environ.items()}
-    return Settings.model_validate(env)
+    """The settings, read from the environment once per process (``caches.reset_caches`` forgets them)."""
+    return Settings.from_env()

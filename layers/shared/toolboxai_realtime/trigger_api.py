@@ -18,11 +18,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from . import idempotency
 from .errors import Forbidden
 from .idempotency import Outcome
-from .identity import TRIGGER_SCOPE, Principal, authenticate, bearer_token
+from .identity import TRIGGER_SCOPE, Principal
 from .observability import logger, security_event
 from .publisher import BatchTriggerRequest, IdSource, PublishResult, TriggerRequest, default_publisher
 
-__all__ = ["IdempotencyKeyHeader", "caller", "response_headers", "trigger", "trigger_batch"]
+__all__ = ["IdempotencyKeyHeader", "require_trigger", "response_headers", "trigger", "trigger_batch"]
 
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -40,20 +40,18 @@ IdempotencyKeyHeader = Annotated[
 """The ``Idempotency-Key`` request header, as a typed route parameter."""
 
 
-def caller(authorization: str | None) -> Principal:
-    """The caller behind an ``Authorization`` header value, if it may trigger events.
+def require_trigger(principal: Principal) -> None:
+    """Accept a caller who may trigger events: the admin role or the ``realtime:trigger`` scope.
 
-    Raises ``Unauthorized`` (401) for a missing or invalid bearer token and ``Forbidden`` (403, code
-    ``trigger_not_allowed``) for a valid token without the admin role or the ``realtime:trigger`` scope.
+    Raises ``Forbidden`` (403, code ``trigger_not_allowed``), recorded as a ``trigger_denied`` security
+    event, otherwise. (Routes take it as ``Depends(http.require(require_trigger))``.)
     """
-    principal = authenticate(bearer_token(authorization))
     if not principal.can_trigger:
         security_event("trigger_denied", reason="not_admin_nor_scope", user_id=principal.user_id)
         raise Forbidden(
             f"Triggering events needs the admin role or the {TRIGGER_SCOPE} scope.",
             code="trigger_not_allowed",
         )
-    return principal
 
 
 def trigger(

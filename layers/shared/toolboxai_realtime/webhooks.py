@@ -19,7 +19,6 @@ their data.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args
@@ -35,6 +34,7 @@ from pydantic import (
 )
 
 from . import client_events, pusher_gateway
+from .bodies import compact_json
 from .channels import EVENT_NAME_MAX_LENGTH, ChannelKind, ChannelName, kind_of
 from .errors import BadRequest, InvalidSignature
 from .identity import UserId
@@ -128,7 +128,7 @@ class ClientEvent(_Event):
         """The size of ``data`` as it travelled (Pusher sends it as a JSON string)."""
         if isinstance(self.data, str):
             return len(self.data.encode())
-        return len(json.dumps(self.data, separators=(",", ":"), ensure_ascii=False).encode())
+        return len(compact_json(self.data).encode())
 
 
 class CacheMiss(_Event):

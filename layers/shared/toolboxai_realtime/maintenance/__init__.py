@@ -43,7 +43,7 @@ if TYPE_CHECKING:
         plan,
     )
     from .views import view
-    from .windows import admin, cancel_window, create_window, get_window, list_windows
+    from .windows import cancel_window, create_window, get_window, list_windows, require_admin
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "models": (
@@ -67,7 +67,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "plan",
     ),
     "views": ("view",),
-    "windows": ("admin", "cancel_window", "create_window", "get_window", "list_windows"),
+    "windows": ("cancel_window", "create_window", "get_window", "list_windows", "require_admin"),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -90,7 +90,6 @@ __all__ = [
     "RunReport",
     "Step",
     "WindowRecord",
-    "admin",
     "alert_data",
     "cancel_window",
     "cancellation_data",
@@ -99,6 +98,7 @@ __all__ = [
     "list_windows",
     "parse_alert_key",
     "plan",
+    "require_admin",
     "send_due_alerts",
     "view",
 ]

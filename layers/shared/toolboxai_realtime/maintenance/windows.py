@@ -13,7 +13,7 @@ from typing import Final
 from .. import catalog
 from ..channels import DASHBOARD_UPDATES
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
-from ..identity import Principal, authenticate, bearer_token
+from ..identity import Principal
 from ..observability import count, logger, security_event
 from ..publisher import Publisher
 from ..stores import maintenance as store
@@ -27,11 +27,11 @@ __all__ = [
     "MAX_HORIZON_SECONDS",
     "RECENT_SECONDS",
     "RETENTION_SECONDS",
-    "admin",
     "cancel_window",
     "create_window",
     "get_window",
     "list_windows",
+    "require_admin",
 ]
 
 MAX_HORIZON_SECONDS: Final = 366 * 86400
@@ -44,17 +44,15 @@ RETENTION_SECONDS: Final = 30 * 86400
 _WINDOW_ID = re.compile(r"^mw_[0-9a-f]{32}$")
 
 
-def admin(authorization: str | None) -> Principal:
-    """The caller behind an ``Authorization`` header value, if it is an admin.
+def require_admin(principal: Principal) -> None:
+    """Accept an admin (the routes take it as ``Depends(http.require(require_admin))``).
 
-    Raises ``Unauthorized`` (401) for a missing or invalid bearer token and ``Forbidden`` (403, code
-    ``admin_required``) for a valid token without the admin role.
+    Raises ``Forbidden`` (403, code ``admin_required``), recorded as a ``maintenance_denied`` security
+    event, for a caller without the admin role.
     """
-    principal = authenticate(bearer_token(authorization))
     if not principal.is_admin:
         security_event("maintenance_denied", reason="not_admin", user_id=principal.user_id)
         raise Forbidden("Managing maintenance windows needs the admin role.", code="admin_required")
-    return principal
 
 
 def create_window(

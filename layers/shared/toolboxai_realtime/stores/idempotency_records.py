@@ -14,7 +14,6 @@ retry to reuse them.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from functools import lru_cache
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from ..aws import dynamodb
+from ..bodies import compact_json
 from ..errors import UpstreamUnavailable
 from ..settings import get_settings
 from ._dynamodb import StoreUnavailable, attributes, guarded, plain
@@ -92,5 +92,5 @@ def reserve_event_ids(
 
 def fingerprint(value: object) -> str:
     """A stable hash of a JSON value (sorted keys, compact)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = compact_json(value, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..aws import dynamodb
+from ..bodies import compact_json
 from ..observability import logger
 from ..settings import get_settings
 from ._dynamodb import (
@@ -347,7 +348,7 @@ def member_info_put(
             "sk": f"info#{user_id}",
             "channel": channel,
             "user_id": user_id,
-            "user_info": json.dumps(dict(user_info), separators=(",", ":"), ensure_ascii=False),
+            "user_info": compact_json(dict(user_info)),
             "updated_at": at * 1000,
             "expires_at": at + INFO_TTL_SECONDS,
         }
