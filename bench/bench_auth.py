@@ -104,7 +104,7 @@ def _requests() -> dict[str, tuple[str, str]]:
     }
 
 
-def warm(endpoint: str) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, Counter[str]]]:  # noqa: PLR0915  (a benchmark reads top to bottom as its measurement; split with the bench rework (wt15b owns bench/))
+def warm(endpoint: str) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, Counter[str]]]:  # noqa: PLR0915  (a benchmark reads top to bottom as its measurement)
     """Per-invocation times (ms), the part of them spent in AWS calls, and the AWS calls per request,
     with the handler loaded as Lambda would load it."""
     import boto3

@@ -40,7 +40,7 @@ def _batch(run: int, t: int) -> dict[str, Any]:
     return {"time_ms": t, "events": events}
 
 
-def main() -> None:  # noqa: C901, PLR0915  (a benchmark reads top to bottom as its measurement; split with the bench rework (wt15b owns bench/))
+def main() -> None:  # noqa: C901, PLR0915  (a benchmark reads top to bottom as its measurement)
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # one INFO line per delivery would dominate the output
     with moto_server() as url:
         import boto3

@@ -39,13 +39,14 @@ from toolboxai_realtime.channels import (
     parse_channel,
     require_subscribe,
     teachers,
+    token_identity,
     validate_channel_name,
     validate_event_name,
     validate_server_event_name,
     validate_socket_id,
     visible_to,
 )
-from toolboxai_realtime.errors import BadRequest, Forbidden, InvalidChannel
+from toolboxai_realtime.errors import BadRequest, Forbidden, InvalidChannel, ValidationFailed
 from toolboxai_realtime.identity import Principal
 
 STUDENT = Principal(
@@ -577,6 +578,32 @@ def test_viewers_are_a_column_of_the_table():
 def test_a_family_without_a_class_cannot_be_viewed_by_class_teachers():
     with pytest.raises(ValueError, match="no class"):
         ChannelFamily("private-x-{user_id}", ChannelKind.PRIVATE, anyone, teachers)
+
+
+def test_member_data_is_a_column_of_the_presence_families_only():
+    saying = {family.id for family in CHANNELS if family.member_data is not None}
+
+    assert saying == {family.id for family in CHANNELS if family.kind is ChannelKind.PRESENCE}
+    assert CLASSROOM.member_data is token_identity
+    assert LESSON.member_data is token_identity
+    with pytest.raises(ValueError, match="member data"):
+        ChannelFamily("presence-x-{class_id}", ChannelKind.PRESENCE, anyone)
+    with pytest.raises(ValueError, match="member data"):
+        ChannelFamily("private-x-{user_id}", ChannelKind.PRIVATE, anyone, member_data=token_identity)
+
+
+def test_presence_member_signs_the_member_data_the_family_says_within_pusher_s_1_kb():
+    from toolboxai_realtime import authorization
+
+    def lesson_member(principal: Principal, status: str, activity: str | None) -> dict[str, object]:
+        return {"name": principal.name, "in_lesson": True, "note": activity}
+
+    ada = Principal(user_id="9", name="Ada")
+    member = authorization.presence_member(ada, "away", "x", member_data=lesson_member)
+    assert member == {"user_id": "9", "user_info": {"name": "Ada", "in_lesson": True, "note": "x"}}
+    assert authorization.presence_member(ada)["user_info"] == token_identity(ada, "active", None)
+    with pytest.raises(ValidationFailed):
+        authorization.presence_member(ada, "away", "n" * 1100, member_data=lesson_member)
 
 
 # ------------------------------------------------------------------------------------ kinds, alphabet

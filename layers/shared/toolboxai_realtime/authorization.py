@@ -45,7 +45,17 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from . import pusher_gateway
 from .bodies import compact_json
-from .channels import Channel, ChannelName, SocketId, authorize, id_pattern, parse_channel, validate_socket_id
+from .channels import (
+    Channel,
+    ChannelName,
+    MemberData,
+    SocketId,
+    authorize,
+    id_pattern,
+    parse_channel,
+    token_identity,
+    validate_socket_id,
+)
 from .errors import (
     BadRequest,
     ConfigurationError,
@@ -363,19 +373,20 @@ def _is_32_byte_base64(value: str) -> bool:
 
 
 def presence_member(
-    principal: Principal, status: PresenceStatus = "active", current_activity: str | None = None
+    principal: Principal,
+    status: PresenceStatus = "active",
+    current_activity: str | None = None,
+    *,
+    member_data: MemberData = token_identity,
 ) -> dict[str, Any]:
-    """The presence ``channel_data`` of ``principal``: identity from the token, never from the client.
+    """The presence ``channel_data`` of ``principal``: ``{user_id, user_info}``, ``user_info`` being the
+    channel family's ``member_data`` (the channel table's column; ``channels.token_identity`` for both
+    presence families): identity from the token, never from the client.
 
-    ``name`` falls back to the user id when the token has none. Raises ``ValidationFailed`` (code
-    ``user_info_too_large``) when ``user_info`` would exceed Pusher's 1 KB.
+    Raises ``ValidationFailed`` (code ``user_info_too_large``) when ``user_info`` would exceed Pusher's
+    1 KB.
     """
-    info: dict[str, Any] = {"name": principal.name or principal.user_id, "role": principal.role}
-    if principal.avatar_url:
-        info["avatar_url"] = principal.avatar_url
-    info["status"] = status
-    if current_activity:
-        info["current_activity"] = current_activity
+    info = member_data(principal, status, current_activity)
     size = len(compact_json(info).encode())
     if size > MAX_USER_INFO_BYTES:
         raise ValidationFailed(
@@ -481,15 +492,17 @@ class AuthAttempt:
             self.channel, self.family = first.name, first.family
             if isinstance(first, Malformed | Public):
                 raise first.error  # refused without counting
-        member = None
-        if any(isinstance(v, Granted) and v.channel.is_presence for v in verdicts):
-            member = presence_member(principal, request.status, request.current_activity)
-        if not all(isinstance(v, Malformed | Public) for v in verdicts):
-            verdicts = self._admit_channels(principal, request, verdicts, member)
-        signed = {
-            v.name: pusher_gateway.authorize_channel(
-                request.socket_id, v.name, member if v.channel.is_presence else None
+        members = {
+            v.name: presence_member(
+                principal, request.status, request.current_activity, member_data=v.channel.family.member_data
             )
+            for v in verdicts
+            if isinstance(v, Granted) and v.channel.family and v.channel.family.member_data
+        }
+        if not all(isinstance(v, Malformed | Public) for v in verdicts):
+            verdicts = self._admit_channels(principal, request, verdicts, members)
+        signed = {
+            v.name: pusher_gateway.authorize_channel(request.socket_id, v.name, members.get(v.name))
             for v in verdicts
             if isinstance(v, Granted)
         }
@@ -529,7 +542,7 @@ class AuthAttempt:
         principal: Principal,
         request: ChannelAuthRequest,
         verdicts: list[Verdict],
-        member: dict[str, Any] | None,
+        members: Mapping[str, dict[str, Any]],
     ) -> list[Verdict]:
         """Count the request, lease the socket, remember presence infos and check revocations: one
         DynamoDB call. Returns ``verdicts`` with the channels of revoked scopes denied
@@ -544,9 +557,9 @@ class AuthAttempt:
             # The user_info signed into presence channels is kept for the members read API, written
             # in the same DynamoDB call as the limits (and not at all when a limit refuses).
             infos = [
-                auth_limits.MemberInfo(v.name, principal.user_id, member["user_info"])
+                auth_limits.MemberInfo(v.name, principal.user_id, members[v.name]["user_info"])
                 for v in granted
-                if member is not None and v.channel.is_presence
+                if v.name in members
             ]
             scopes = [revocations.USER_SCOPE, *(scope for v in granted if (scope := _scope_of(v)))]
             socket_id = request.socket_id if granted else None

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, StringConstraints
 
@@ -356,6 +356,24 @@ def teachers(principal: Principal, params: Mapping[str, str]) -> bool:
     return principal.role == "teacher" and params["class_id"] in principal.class_ids
 
 
+MemberData = Callable[[Principal, str, str | None], dict[str, Any]]
+"""What a presence channel tells every member about a member (Pusher's ``user_info``): built from the
+subscriber's verified token, its presence ``status`` and its ``current_activity`` (from the auth request).
+Pusher limits the result to 1 KB of JSON; ``authorization.presence_member`` enforces it."""
+
+
+def token_identity(principal: Principal, status: str, current_activity: str | None) -> dict[str, Any]:
+    """The member data of the presence families: ``{name, role, avatar_url?, status, current_activity?}``,
+    identity from the token only (``name`` falls back to the user id), never from the client."""
+    info: dict[str, Any] = {"name": principal.name or principal.user_id, "role": principal.role}
+    if principal.avatar_url:
+        info["avatar_url"] = principal.avatar_url
+    info["status"] = status
+    if current_activity:
+        info["current_activity"] = current_activity
+    return info
+
+
 _UNKNOWN = Decision(False, "unknown_channel", "This channel is not one of the channels this service defines.")
 
 
@@ -391,6 +409,7 @@ class ChannelFamily:
     keeps_history: bool = False
     client_events: bool = False
     client_event_bytes: int = 0
+    member_data: MemberData | None = None
     id: str = field(init=False)
     params: tuple[str, ...] = field(init=False)
     pattern: re.Pattern[str] = field(init=False, repr=False)
@@ -409,6 +428,8 @@ class ChannelFamily:
                 f"{self.template!r}: client events need a data limit of 1-{CLIENT_EVENT_MAX_BYTES} bytes, "
                 "and only families that accept them have one"
             )
+        if (self.kind is ChannelKind.PRESENCE) != (self.member_data is not None):
+            raise ValueError(f"{self.template!r}: presence channels, and only they, say their member data")
         if self.keeps_history and self.kind is ChannelKind.ENCRYPTED:
             raise ValueError(f"Encrypted channels keep no plaintext at rest: no history ({self.template!r})")
         if self.viewers is teachers and "{class_id}" not in self.template:
@@ -459,14 +480,17 @@ CLIENT_EVENT_MAX_BYTES = 10240
 
 # fmt: off
 CHANNELS: tuple[ChannelFamily, ...] = (
-    #            template                         kind      may subscribe       may view  history, client
+    # template                                    kind      may subscribe       may view  history, client
+    # events (and their data limit), member data
     ChannelFamily("dashboard-updates",             PUBLIC,   anyone,             admins,   True),
     ChannelFamily("content-generation",            PUBLIC,   anyone,             admins,   True),
     ChannelFamily("agent-status",                  PUBLIC,   anyone,             admins,   True),
     ChannelFamily("private-user-{user_id}",        PRIVATE,  own_user,           admins,   True),
     ChannelFamily("private-class-{class_id}",      PRIVATE,  in_class_or_admin,  teachers, True),
-    ChannelFamily("presence-classroom-{class_id}", PRESENCE, in_class_or_admin,  teachers, False, True, 1024),
-    ChannelFamily("presence-lesson-{lesson_id}",   PRESENCE, in_lesson_or_admin, admins,   False, True, 4096),
+    ChannelFamily("presence-classroom-{class_id}", PRESENCE, in_class_or_admin,  teachers, False,
+                  True, 1024, token_identity),
+    ChannelFamily("presence-lesson-{lesson_id}",   PRESENCE, in_lesson_or_admin, admins,   False,
+                  True, 4096, token_identity),
     ChannelFamily("private-encrypted-user-{user_id}",   ENCRYPTED, own_user,           admins),
     ChannelFamily("private-encrypted-class-{class_id}", ENCRYPTED, in_class_or_admin,  teachers),
     ChannelFamily("private-canary-{run_id}",       PRIVATE,  service_or_admin,   admins),
