@@ -140,6 +140,8 @@ def _hooks(timers: _Timers) -> None:
     timers.wrap(authorization.AuthAttempt, "authenticate", "identity")
     timers.wrap(auth_limits, "admit", "limits store")
     timers.wrap(botocore.client.BaseClient, "_make_api_call", "botocore")
+    if hasattr(auth_limits, "transact_write_items"):  # the direct path (stores._direct) of issue 15
+        timers.wrap(auth_limits, "transact_write_items", "botocore")
     timers.wrap(pusher_gateway, "authorize_channel", "signature")
     timers.wrap(APIGatewayHttpResolver, "resolve", "resolver")
 
@@ -281,7 +283,7 @@ def _breakdown(parts: dict[str, list[float]]) -> dict[str, float]:
     rows = {
         "identity (token, JWT, Principal)": identity,
         "limits store without botocore": [a - b for a, b in zip(admit, boto, strict=True)],
-        "botocore (one TransactWriteItems)": boto,
+        "botocore (one TransactWriteItems)": boto,  # the client call, or the direct path
         "Pusher signature (HMAC)": signature,
         "resolver, validation, body, policy, route": [
             r - i - a - s for r, i, a, s in zip(resolver, identity, admit, signature, strict=True)
