@@ -16,11 +16,11 @@ store (composing the transaction) and botocore inside it, the Pusher signature, 
 (Powertools logger/tracer/metrics decorators and the deadline).
 
 Each tree is measured in fresh interpreters, the trees interleaved round by round so that machine noise
-hits them alike. Set ``BENCH_BASELINE_REF`` to a git ref (e.g. ``integrate``) to measure that revision's
+hits them alike. Set ``BENCH_BASELINE_REF`` to a git ref (e.g. the branch's base) to measure that revision's
 layer, functions and local stack in the same run as the working tree (``git archive``; nothing in the
 repository changes).
 
-Run: ``BENCH_BASELINE_REF=integrate PYTHONPATH=layers/shared:. .venv/bin/python -m bench auth_compute``
+Run: ``BENCH_BASELINE_REF=a800999 PYTHONPATH=layers/shared:. .venv/bin/python -m bench auth_compute``
 """
 
 from __future__ import annotations
