@@ -58,6 +58,36 @@ def test_the_client_inside_a_webhook_budget_has_the_webhook_plan():
     assert config.retries["total_max_attempts"] == 1
 
 
+def test_every_invocation_of_a_container_reuses_the_client_of_its_plan():
+    aws.clear_clients()
+    clients = []
+    for _ in range(3):  # three API invocations of one warm container
+        with deadlines.invocation(Context(10_000), deadlines.API_BUDGET_SECONDS):
+            clients += [aws.dynamodb(), aws.dynamodb()]
+    assert all(client is clients[0] for client in clients)
+
+
+def test_botocore_does_not_validate_the_requests_our_stores_build():
+    """Our stores build every request themselves (issue 15): a request botocore would refuse on the
+    client side (required members missing) goes out, and DynamoDB answers a malformed one with a
+    ValidationException."""
+    sent: list[object] = []
+
+    def record(request: object, **_: object) -> None:
+        sent.append(request)
+
+    events = aws.client_events()
+    events.register("before-send.dynamodb", record)
+    try:
+        client = aws.dynamodb()
+        with deadlines.invocation(Context(10_000), 0.0), pytest.raises(aws.DeadlineExceeded):
+            client.transact_write_items(TransactItems=[{"Update": {"TableName": "t"}}])  # type: ignore[typeddict-item]
+    finally:
+        events.unregister("before-send.dynamodb", record)
+        aws.clear_clients()
+    assert len(sent) == 1  # stopped after it was built, by the spent deadline
+
+
 def test_no_attempt_starts_after_the_deadline(monkeypatch):
     with deadlines.invocation(Context(10_000), 0.0), pytest.raises(aws.DeadlineExceeded):
         aws.refuse_when_spent(request=None)

@@ -295,6 +295,36 @@ def test_hs512_token_is_refused_when_only_hs256_is_configured():
     assert rejected(token).code == "unsupported_algorithm"
 
 
+@pytest.fixture
+def token_reads(monkeypatch) -> list[str]:
+    """Every time PyJWT takes a token apart (``PyJWS._load``: base64 and JSON of its header and payload)."""
+    reads: list[str] = []
+    load = jwt.api_jws.PyJWS._load
+
+    def counting(self: jwt.api_jws.PyJWS, token: str | bytes) -> Any:
+        reads.append("read")
+        return load(self, token)
+
+    monkeypatch.setattr(jwt.api_jws.PyJWS, "_load", counting)
+    return reads
+
+
+def test_an_hs256_token_is_taken_apart_once_per_authentication(token_reads):
+    authenticate(hs256(claims()))
+
+    assert len(token_reads) == 1
+
+
+def test_a_refused_algorithm_keeps_its_answer_when_the_token_is_read_only_while_decoding(token_reads):
+    error = rejected(by_hand({"alg": "none", "typ": "JWT"}, claims(role="admin")))
+
+    assert (error.code, error.message) == (
+        "unsupported_algorithm",
+        "Unsigned tokens (alg: none) are not accepted.",
+    )
+    assert len(token_reads) == 2  # the header read again on the refusal's path only
+
+
 # -------------------------------------------------------------------------------------------- JWKS
 
 

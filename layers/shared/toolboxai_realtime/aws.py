@@ -58,6 +58,12 @@ def _current_plan() -> AttemptPlan:
 @lru_cache(maxsize=4 * len(PLANS) * 4)
 def _client(service: str, endpoint_url: str | None, attempt_plan: AttemptPlan, pool: int) -> Any:
     config = Config(
+        # Every request is built by our own code (stores/, Powertools' idempotency layer) from fixed
+        # shapes, and DynamoDB itself refuses a malformed one (ValidationException, a ClientError the
+        # stores map like any other). botocore's client-side validation walks every parameter on every
+        # call: on the auth path's TransactWriteItems it was about a quarter of botocore's time
+        # (docs/benchmarks.md, "Auth compute").
+        parameter_validation=False,
         connect_timeout=attempt_plan.connect,
         read_timeout=attempt_plan.read,
         retries={"total_max_attempts": attempt_plan.attempts, "mode": "standard"},

@@ -318,29 +318,38 @@ def authenticate(token: str, settings: Settings | None = None) -> Principal:
             f"The bearer token is longer than {MAX_TOKEN_LENGTH} characters.", code="malformed_token"
         )
     keys = _key_material(s)
-    header = _unverified_header(token)
-    alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in keys.accepted:
-        raise _unsupported_algorithm(alg)
-
     key: str | jwt.PyJWK
-    if alg in HMAC_ALGORITHMS and keys.secret:
-        key = keys.secret
-    elif alg in JWKS_ALGORITHMS and keys.jwks_url:
-        key = _jwks_key(header, alg, keys.jwks_url)
-    else:  # unreachable: _key_material accepts an algorithm only together with its key material
-        raise _unsupported_algorithm(alg)
+    if keys.jwks_url is None and keys.secret:
+        # Only the shared secret can verify (HS* alone): the token's header has no key to choose, so
+        # PyJWT reads it once, while decoding, and refuses an ``alg`` outside the accepted ones there
+        # (``alg: none`` included). Reading it beforehand too parsed every token twice (issue 15).
+        key, algorithms = keys.secret, sorted(keys.accepted)
+    else:
+        header = _unverified_header(token)
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in keys.accepted:
+            raise _unsupported_algorithm(alg)
+        if alg in HMAC_ALGORITHMS and keys.secret:
+            key = keys.secret
+        elif alg in JWKS_ALGORITHMS and keys.jwks_url:
+            key = _jwks_key(header, alg, keys.jwks_url)
+        else:  # unreachable: _key_material accepts an algorithm only together with its key material
+            raise _unsupported_algorithm(alg)
+        algorithms = [alg]
 
     try:
         claims = _DECODER.decode(
             token,
             key,
-            algorithms=[alg],
+            algorithms=algorithms,
             options={"require": ["exp", "sub"], "verify_aud": s.jwt_audience is not None},
             audience=s.jwt_audience,
             issuer=s.jwt_issuer,
             leeway=s.jwt_leeway_seconds,
         )
+    except jwt.InvalidAlgorithmError as exc:
+        # The same answer as a refusal before decoding (the header is read again only on this path).
+        raise _unsupported_algorithm(_unverified_header(token).get("alg")) from exc
     except jwt.InvalidKeyError as exc:
         raise ConfigurationError(
             "The token verification key configured on the server is not usable.", code="jwt_not_configured"

@@ -50,6 +50,7 @@ from ..aws import dynamodb
 from ..errors import RateLimited
 from ..settings import get_settings
 from . import presence, revocations
+from ._direct import transact_write_items
 from ._dynamodb import (
     CONDITION_FAILED,
     CONDITION_FAILED_REASON,
@@ -179,7 +180,8 @@ def admit(
             ):
                 if guards or writes:
                     actions: list[Any] = [{"Update": update}, *guards, *writes]
-                    dynamodb().transact_write_items(TransactItems=actions)
+                    # The hot call of every auth, without the client's per-call machinery (_direct).
+                    transact_write_items(dynamodb(), actions)
                     return Admission(None, limit, rate_resets_in, None, cap)
                 result = dynamodb().update_item(**update, ReturnValues="ALL_NEW")
             break
