@@ -146,7 +146,7 @@ def _hooks(timers: _Timers) -> None:
     timers.wrap(APIGatewayHttpResolver, "resolve", "resolver")
 
 
-def worker(n: int, warmup: int) -> dict[str, Any]:
+def worker(n: int, warmup: int) -> dict[str, Any]:  # noqa: C901, PLR0915  (a benchmark reads top to bottom as its measurement)
     """Measure this interpreter's tree: ``{"times": {request: [s]}, "parts": {request: {part: [s]}},
     "calls": {request: {operation: count}}}``."""
     _configure()
