@@ -7,6 +7,7 @@ once per request, what it raises answered as itself; typed returns leave ``None`
 import json
 from typing import Annotated, Any
 
+import pytest
 from aws_lambda_powertools.event_handler import Depends
 from pydantic import BaseModel
 
@@ -87,3 +88,21 @@ def test_the_role_check_runs_once_per_request_and_none_fields_are_left_out():
     status, body = call(Principal(user_id="a1", role="admin"), '{"count": 1}')
     assert (status, body) == (200, {"user_id": "a1"})
     assert checks == ["a1"]
+
+
+def test_a_routes_dependency_tree_is_read_from_its_signature_once(monkeypatch: pytest.MonkeyPatch):
+    from toolboxai_realtime import http
+
+    built: list[object] = []
+    real = http.build_dependency_tree
+
+    def counting(func: Any) -> Any:
+        built.append(func)
+        return real(func)
+
+    http._dependency_tree.cache_clear()
+    monkeypatch.setattr(http, "build_dependency_tree", counting)
+    for _ in range(3):
+        status, _body = call(Principal(user_id="a1", role="admin"), '{"count": 1}')
+        assert status == 200
+    assert built == [add_thing]

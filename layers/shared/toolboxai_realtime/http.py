@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import (
@@ -27,6 +28,7 @@ from aws_lambda_powertools.event_handler import (
 from aws_lambda_powertools.event_handler.api_gateway import _DEPENDS_CACHE_KEY
 from aws_lambda_powertools.event_handler.depends import (
     DependencyResolutionError,
+    DependencyTree,
     build_dependency_tree,
     solve_dependencies,
 )
@@ -221,7 +223,7 @@ def _resolve_dependencies(app: APIGatewayHttpResolver) -> None:
         return
     try:
         solve_dependencies(
-            dependant=build_dependency_tree(route.func),
+            dependant=_dependency_tree(route.func),
             request=app.request,
             dependency_overrides=app.dependency_overrides or None,
             dependency_cache=app.context.setdefault(_DEPENDS_CACHE_KEY, {}),
@@ -231,6 +233,13 @@ def _resolve_dependencies(app: APIGatewayHttpResolver) -> None:
         while isinstance(cause, DependencyResolutionError) and cause.__cause__ is not None:
             cause = cause.__cause__
         raise cause from None
+
+
+@cache
+def _dependency_tree(func: Callable[..., Any]) -> DependencyTree:
+    # A route's dependencies follow from its signature alone: read its type hints once per process,
+    # not on every request (``typing.get_type_hints`` is most of what resolving them costs).
+    return build_dependency_tree(func)
 
 
 class _ResponseValidation(OpenAPIResponseValidationMiddleware):
