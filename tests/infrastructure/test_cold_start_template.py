@@ -11,9 +11,11 @@ properties. README "Cold starts" gives the reasoning (SnapStart rather than prov
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -192,3 +194,23 @@ def test_the_readme_says_which_and_why() -> None:
     for name in REQUEST_PATH:
         assert name in section
     assert "provisioned concurrency" in section.lower()
+
+
+def test_the_build_ships_bytecode_lambda_can_use_without_its_sources_mtime(
+    sam_build: subprocess.CompletedProcess[str], sam_build_dir: Path
+) -> None:
+    # Lambda's /opt and /var/task are read-only: without .pyc files in the artifact, every cold start
+    # compiles every module it imports. PEP 552 flags 0b01 = hash-based, check_source off.
+    assert sam_build.returncode == 0, sam_build.stdout[-3000:] + sam_build.stderr[-3000:]
+    layer = sam_build_dir / "SharedLayer" / "python"
+    expected = [
+        layer / "toolboxai_realtime" / "__pycache__" / "authorization.cpython-312.pyc",
+        layer / "boto3" / "__pycache__" / "__init__.cpython-312.pyc",
+        layer / "jwt" / "__pycache__" / "algorithms.cpython-312.pyc",
+        sam_build_dir / "AuthFunction" / "__pycache__" / "app.cpython-312.pyc",
+        sam_build_dir / "TriggerFunction" / "__pycache__" / "app.cpython-312.pyc",
+    ]
+    for pyc in expected:
+        header = pyc.read_bytes()[:8]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, pyc  # what python3.12 reads
+        assert int.from_bytes(header[4:8], "little") == 0b01, pyc
