@@ -36,7 +36,10 @@ SNAPSTART = {
 
 
 # The functions whose provisioned concurrency is a parameter; the others always use SnapStart.
-PROVISIONABLE = {"AuthFunction": "AuthProvisionedConcurrency", "TriggerFunction": "TriggerProvisionedConcurrency"}
+PROVISIONABLE = {
+    "AuthFunction": "AuthProvisionedConcurrency",
+    "TriggerFunction": "TriggerProvisionedConcurrency",
+}
 
 
 def _resolve(node: Any, params: dict[str, str]) -> Any:
@@ -101,7 +104,8 @@ def test_snapstart_functions_use_nothing_snapstart_does_not_support(name: str, p
     params = {PROVISIONABLE[name]: provisioned} if name in PROVISIONABLE else {}
     props = {**GLOBALS, **_properties(name, **params)}
     if props["SnapStart"] == {"ApplyOn": "None"}:
-        assert name in PROVISIONABLE and provisioned != "0"
+        assert name in PROVISIONABLE
+        assert provisioned != "0"
         return
     assert props["SnapStart"] == {"ApplyOn": "PublishedVersions"}
     runtime = props["Runtime"]
@@ -181,9 +185,8 @@ def test_provisioned_concurrency_lands_on_the_alias_the_routes_invoke(
 ) -> None:
     config = transformed[f"{name}Aliaslive"]["Properties"]["ProvisionedConcurrencyConfig"]
     condition = config["Fn::If"][0]
-    assert config == {
-        "Fn::If": [condition, {"ProvisionedConcurrentExecutions": {"Ref": parameter}}, {"Ref": "AWS::NoValue"}]
-    }
+    provisioned = {"ProvisionedConcurrentExecutions": {"Ref": parameter}}
+    assert config == {"Fn::If": [condition, provisioned, {"Ref": "AWS::NoValue"}]}
     assert _condition(TEMPLATE.doc["Conditions"][condition], {parameter: "4"})
     assert not _condition(TEMPLATE.doc["Conditions"][condition], {parameter: "0"})
 
