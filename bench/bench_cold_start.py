@@ -28,7 +28,8 @@ Every process has ``LAMBDA_TASK_ROOT`` set, as in Lambda: the layer imports PyJW
 ``ARGS`` of ``make bench`` picks benches by name; ``COLD_START_REPEATS`` (default 9) sets N, the figure
 printed is the median of N processes per row. ``COLD_START_COMPARE=<another checkout>`` (e.g. a
 ``git worktree`` of main) adds its functions as rows ``<fn> @compare``, interleaved in the same run:
-before/after figures under the same machine load.
+before/after figures under the same machine load. Several checkouts, ``:``-separated, are rows
+``<fn> @<directory name>`` (e.g. the base, and this tree byte-compiled as ``make build`` does).
 """
 
 from __future__ import annotations
@@ -176,7 +177,8 @@ def main() -> None:
         ),
     }
     compare = os.environ.get("COLD_START_COMPARE")
-    trees = [("", ROOT)] + ([(" @compare", Path(compare).resolve())] if compare else [])
+    others = [Path(path).resolve() for path in compare.split(os.pathsep)] if compare else []
+    trees = [("", ROOT)] + [(" @" + (tree.name if len(others) > 1 else "compare"), tree) for tree in others]
     for fn in FUNCTIONS:
         probe = HTTP_PROBES.get(fn)
         after = _FIRST_REQUEST if probe else ""
@@ -213,8 +215,8 @@ def main() -> None:
         print(line, flush=True)
     print("÷ floor: against import boto3 with urllib3.contrib.pyopenssl blocked (no pyOpenSSL)")
     print("CPU: process_time of the same span, against import boto3's: less sensitive to a loaded machine")
-    if compare:
-        print(f"@compare: {compare}")
+    for suffix, tree in trees[1:]:
+        print(f"{suffix.strip()}: {tree}")
 
 
 if __name__ == "__main__":
