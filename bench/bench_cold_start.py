@@ -30,6 +30,7 @@ printed is the median of N processes per row. ``COLD_START_COMPARE=<another chec
 ``git worktree`` of main) adds its functions as rows ``<fn> @compare``, interleaved in the same run:
 before/after figures under the same machine load. Several checkouts, ``:``-separated, are rows
 ``<fn> @<directory name>`` (e.g. the base, and this tree byte-compiled as ``make build`` does).
+``COLD_START_FUNCTIONS=auth,trigger`` limits the rows to those functions (and ``auth 200``).
 """
 
 from __future__ import annotations
@@ -179,7 +180,8 @@ def main() -> None:
     compare = os.environ.get("COLD_START_COMPARE")
     others = [Path(path).resolve() for path in compare.split(os.pathsep)] if compare else []
     trees = [("", ROOT)] + [(" @" + (tree.name if len(others) > 1 else "compare"), tree) for tree in others]
-    for fn in FUNCTIONS:
+    only = os.environ.get("COLD_START_FUNCTIONS")  # e.g. "auth,trigger": fewer rows, more repeats
+    for fn in [f for f in FUNCTIONS if not only or f in only.split(",")]:
         probe = HTTP_PROBES.get(fn)
         after = _FIRST_REQUEST if probe else ""
         args: tuple[str, ...] = (json.dumps(_event(*probe)),) if probe else ()
