@@ -179,3 +179,6 @@ def test_hmac_only_reads_jwt_algorithms_as_settings_does() -> None:
     assert not hmac_only({"LAMBDA_TASK_ROOT": "/var/task", "JWT_ALGORITHMS": " , "})
     assert not hmac_only({"LAMBDA_TASK_ROOT": "/var/task", "JWT_ALGORITHMS": "hs256"})  # settings refuse it
     assert not hmac_only({"JWT_ALGORITHMS": "HS256"})
+    # Settings.from_env matches names case-insensitively: any spelling that asks for more counts.
+    both = {"LAMBDA_TASK_ROOT": "/var/task", "JWT_ALGORITHMS": "HS256", "jwt_algorithms": "RS256"}
+    assert not hmac_only(both)

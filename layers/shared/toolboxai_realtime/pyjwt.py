@@ -29,11 +29,19 @@ HMAC_ONLY = frozenset({"HS256", "HS384", "HS512"})
 
 
 def hmac_only(environ: Mapping[str, str]) -> bool:
-    """True in Lambda when ``JWT_ALGORITHMS`` (comma-separated; default ``HS256``) lists HS* only."""
+    """True in Lambda when ``JWT_ALGORITHMS`` (comma-separated; default ``HS256``) lists HS* only.
+
+    ``Settings.from_env`` matches names case-insensitively, so every spelling of the name counts, and
+    all of them must be HMAC-only.
+    """
     if not environ.get("LAMBDA_TASK_ROOT"):
         return False
-    configured = {part.strip() for part in environ.get("JWT_ALGORITHMS", "HS256").split(",") if part.strip()}
-    return bool(configured) and configured <= HMAC_ONLY
+    values = [value for key, value in environ.items() if key.lower() == "jwt_algorithms"] or ["HS256"]
+    for value in values:
+        configured = {part.strip() for part in value.split(",") if part.strip()}
+        if not configured or not configured <= HMAC_ONLY:
+            return False
+    return True
 
 
 _hide = hmac_only(os.environ) and "cryptography" not in sys.modules and "jwt" not in sys.modules
