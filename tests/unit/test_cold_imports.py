@@ -107,6 +107,19 @@ def test_under_snapstart_the_pusher_sdk_is_in_the_snapshot_not_in_the_first_requ
     assert loaded == {"before": False, "after": [True, True]}
 
 
+@pytest.mark.parametrize("fn", ["auth", "trigger"])
+def test_a_provisioned_concurrency_instance_imports_the_pusher_sdk_at_init(fn: str) -> None:
+    # AuthProvisionedConcurrency/TriggerProvisionedConcurrency > 0: Lambda initialises these instances
+    # before traffic (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency), so nothing waits for it.
+    loaded = _loaded_after_import(
+        fn,
+        "print(json.dumps({'after_import': ['pusher' in sys.modules, 'requests' in sys.modules]}))",
+        POWERTOOLS_TRACE_DISABLED="true",
+        AWS_LAMBDA_INITIALIZATION_TYPE="provisioned-concurrency",
+    )
+    assert loaded == {"after_import": [True, True]}
+
+
 def test_without_snapstart_nothing_is_primed() -> None:
     loaded = _loaded_after_import(
         "auth",
