@@ -122,8 +122,15 @@ browser: ## make sure Chromium is there for the browser test (installs Debian's 
 	  exit 1; }
 
 # sam build needs python3.12 on PATH (the layer's BuildMethod): the same one `make dev` finds.
-build: tools ## sam build (finds Python 3.12 itself, like make dev)
-	@PY312=$$(scripts/find-python312.sh) && PATH="$$(dirname "$$PY312"):$$PATH" $(TOOLS_VENV)/bin/sam build $(SAM_BUILD_ARGS)
+# Then the built functions and layer are byte-compiled (issue 15): sam build ships sources only, and
+# Lambda's /var/task and /opt are read-only, so without .pyc files every cold start compiles every
+# module it imports (docs/benchmarks.md, "Cold start"). unchecked-hash: the zip's 2-second mtimes
+# cannot invalidate them, and an artifact's sources never change after the build.
+SAM_BUILD_DIR ?= .aws-sam/build
+build: tools ## sam build (finds Python 3.12 itself, like make dev), then byte-compile the artifacts
+	@PY312=$$(scripts/find-python312.sh) && PATH="$$(dirname "$$PY312"):$$PATH" \
+		$(TOOLS_VENV)/bin/sam build --build-dir $(SAM_BUILD_DIR) $(SAM_BUILD_ARGS) && \
+		"$$PY312" -m compileall -q -j 0 --invalidation-mode unchecked-hash $(SAM_BUILD_DIR) >/dev/null
 
 validate: tools ## sam validate --lint, then checkov
 	$(TOOLS_VENV)/bin/sam validate --lint --region us-east-1

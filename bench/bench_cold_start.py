@@ -17,10 +17,20 @@ parses, routes, answers 401 in the JSON error model, logs and flushes metrics). 
 import to the first request is not a win; this column shows whether that happened. It does not include
 the I/O of a real request (Secrets Manager, DynamoDB, Pusher), nor the first botocore client's creation.
 
+The row ``auth 200`` is the auth function's first *successful* request instead: a verified HS256
+bearer token for ``private-user-42`` (secrets from the environment, as locally), the DynamoDB call
+answered at botocore's ``before-send`` (no network; the client is created, the request built and
+signed), the Pusher signature computed. That is where work deferred from the import would show up.
+
+Every process has ``LAMBDA_TASK_ROOT`` set, as in Lambda: the layer imports PyJWT without
+``cryptography`` there when only HS* algorithms are configured (``toolboxai_realtime.pyjwt``).
+
 ``ARGS`` of ``make bench`` picks benches by name; ``COLD_START_REPEATS`` (default 9) sets N, the figure
 printed is the median of N processes per row. ``COLD_START_COMPARE=<another checkout>`` (e.g. a
 ``git worktree`` of main) adds its functions as rows ``<fn> @compare``, interleaved in the same run:
-before/after figures under the same machine load.
+before/after figures under the same machine load. Several checkouts, ``:``-separated, are rows
+``<fn> @<directory name>`` (e.g. the base, and this tree byte-compiled as ``make build`` does).
+``COLD_START_FUNCTIONS=auth,trigger`` limits the rows to those functions (and ``auth 200``).
 """
 
 from __future__ import annotations
@@ -48,11 +58,12 @@ HTTP_PROBES: dict[str, tuple[str, str]] = {
 _TIMED_IMPORT = """
 import sys, time
 {prelude}
-t0 = time.perf_counter()
+c0, t0 = time.process_time(), time.perf_counter()
 import {module}
-t1 = time.perf_counter()
+c1, t1 = time.process_time(), time.perf_counter()
 {after}
-print(f"{{(t1 - t0) * 1000:.3f}} {{(time.perf_counter() - t0) * 1000:.3f}}")
+c2, t2 = time.process_time(), time.perf_counter()
+print(" ".join(f"{{ms * 1000:.3f}}" for ms in (t1 - t0, t2 - t0, c1 - c0, c2 - c0)))
 """
 
 _FIRST_REQUEST = """
@@ -71,7 +82,23 @@ result = app.lambda_handler(json.loads(sys.argv[1]), Context())
 assert 400 <= result["statusCode"] < 500, result
 """
 
+# The first successful auth: DynamoDB answered at before-send (an empty TransactWriteItems/UpdateItem
+# answer), the handler run on an event with a bearer token (sys.argv[1]).
+_FIRST_AUTH = """
+import boto3
+from botocore.awsrequest import AWSResponse
+class Raw:
+    def stream(self, **_):
+        yield b"{}"
+def answer(request, **_):
+    return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.0"}, Raw())
+boto3.setup_default_session()
+boto3.DEFAULT_SESSION.events.register("before-send.dynamodb", answer)
+""" + _FIRST_REQUEST.replace("400 <= result", "200 == result")
+
 _BLOCK_PYOPENSSL = 'sys.modules["urllib3.contrib.pyopenssl"] = None'
+# Secrets from the environment (as locally): no Secrets Manager call in the "auth 200" row.
+_SECRETS = {"JWT_SECRET": "bench-cold-start-" + "k" * 32, "PUSHER_SECRET": "bench-secret"}
 
 
 def _event(method: str, path: str) -> dict[str, object]:
@@ -96,6 +123,20 @@ def _event(method: str, path: str) -> dict[str, object]:
     }
 
 
+def _auth_event() -> dict[str, object]:
+    from local_stack.token import mint_dev_token
+
+    event = _event("POST", "/pusher/auth")
+    token = mint_dev_token("42", secret=_SECRETS["JWT_SECRET"])
+    event["headers"] = {
+        "host": "127.0.0.1",
+        "content-type": "application/x-www-form-urlencoded",
+        "authorization": f"Bearer {token}",
+    }
+    event["body"] = "socket_id=1234.5678&channel_name=private-user-42"
+    return event
+
+
 def lambda_env(fn: str | None, tree: Path = ROOT) -> dict[str, str]:
     """The deployed function's environment (template defaults), tracing off, no AWS credentials needed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))}
@@ -104,21 +145,25 @@ def lambda_env(fn: str | None, tree: Path = ROOT) -> dict[str, str]:
         POWERTOOLS_TRACE_DISABLED="true",
         POWERTOOLS_METRICS_DISABLED="true",
         AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="bench",  # botocore signs the stubbed DynamoDB call of the "auth 200" row
+        AWS_SECRET_ACCESS_KEY="bench",
         PYTHONDONTWRITEBYTECODE="1",
+        LAMBDA_TASK_ROOT=str(tree / "functions" / (fn or "")),  # what Lambda sets
     )
     paths = [str(tree / "layers/shared"), str(tree / "functions" / fn)] if fn else []
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return env
 
 
-def run_once(code: str, env: dict[str, str], *args: str) -> tuple[float, float]:
+def run_once(code: str, env: dict[str, str], *args: str) -> tuple[float, float, float, float]:
+    """One fresh process: (import, import + after) in wall-clock ms, then the same in CPU ms."""
     proc = subprocess.run(
         [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
-    import_ms, total_ms = (float(x) for x in proc.stdout.split()[-2:])
-    return import_ms, total_ms
+    import_ms, total_ms, import_cpu, total_cpu = (float(x) for x in proc.stdout.split()[-4:])
+    return import_ms, total_ms, import_cpu, total_cpu
 
 
 def main() -> None:
@@ -133,35 +178,47 @@ def main() -> None:
         ),
     }
     compare = os.environ.get("COLD_START_COMPARE")
-    trees = [("", ROOT)] + ([(" @compare", Path(compare).resolve())] if compare else [])
-    for fn in FUNCTIONS:
+    others = [Path(path).resolve() for path in compare.split(os.pathsep)] if compare else []
+    trees = [("", ROOT)] + [(" @" + (tree.name if len(others) > 1 else "compare"), tree) for tree in others]
+    only = os.environ.get("COLD_START_FUNCTIONS")  # e.g. "auth,trigger": fewer rows, more repeats
+    for fn in [f for f in FUNCTIONS if not only or f in only.split(",")]:
         probe = HTTP_PROBES.get(fn)
         after = _FIRST_REQUEST if probe else ""
         args: tuple[str, ...] = (json.dumps(_event(*probe)),) if probe else ()
         for suffix, tree in trees:
             code = _TIMED_IMPORT.format(prelude="", module="app", after=after)
             jobs[fn + suffix] = (code, lambda_env(fn, tree), args)
-    imports: dict[str, list[float]] = {name: [] for name in jobs}
-    firsts: dict[str, list[float]] = {name: [] for name in jobs}
+    for suffix, tree in trees:
+        code = _TIMED_IMPORT.format(prelude="", module="app", after=_FIRST_AUTH)
+        env = {**lambda_env("auth", tree), **_SECRETS, "PUSHER_APP_ID": "1", "PUSHER_KEY": "bench-key"}
+        jobs["auth 200" + suffix] = (code, env, (json.dumps(_auth_event()),))
+    samples: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in jobs}
     for _ in range(repeats):  # interleaved: machine noise lands on every row alike
         for name, (code, env, argv) in jobs.items():
-            import_ms, total_ms = run_once(code, env, *argv)
-            imports[name].append(import_ms)
-            firsts[name].append(total_ms)
-    boto3 = statistics.median(imports["boto3"])
-    floor = statistics.median(imports["boto3 (no pyOpenSSL)"])
+            samples[name].append(run_once(code, env, *argv))
+
+    def median(name: str, column: int) -> float:
+        return statistics.median(sample[column] for sample in samples[name])
+
+    boto3, floor = median("boto3", 0), median("boto3 (no pyOpenSSL)", 0)
+    boto3_cpu = median("boto3", 2)
     print(f"cold import, median of {repeats} fresh processes each (tracing off, template environment)")
-    print(f"{'':24}{'import ms':>10}{'÷ boto3':>9}{'÷ floor':>9}{'first request ms':>18}{'÷ boto3':>9}")
+    print(
+        f"{'':26}{'import ms':>10}{'÷ boto3':>9}{'÷ floor':>9}{'CPU ÷ boto3':>13}"
+        f"{'first request ms':>18}{'÷ boto3':>9}{'CPU ÷ boto3':>13}"
+    )
     for name in jobs:
-        imp = statistics.median(imports[name])
-        line = f"{name:24}{imp:10.1f}{imp / boto3:8.2f}x{imp / floor:8.2f}x"
+        imp = median(name, 0)
+        cpu = median(name, 2) / boto3_cpu
+        line = f"{name:26}{imp:10.1f}{imp / boto3:8.2f}x{imp / floor:8.2f}x{cpu:12.2f}x"
         if name.split(" ")[0] in HTTP_PROBES:
-            first = statistics.median(firsts[name])
-            line += f"{first:18.1f}{first / boto3:8.2f}x"
+            first = median(name, 1)
+            line += f"{first:18.1f}{first / boto3:8.2f}x{median(name, 3) / boto3_cpu:12.2f}x"
         print(line, flush=True)
     print("÷ floor: against import boto3 with urllib3.contrib.pyopenssl blocked (no pyOpenSSL)")
-    if compare:
-        print(f"@compare: {compare}")
+    print("CPU: process_time of the same span, against import boto3's: less sensitive to a loaded machine")
+    for suffix, tree in trees[1:]:
+        print(f"{suffix.strip()}: {tree}")
 
 
 if __name__ == "__main__":

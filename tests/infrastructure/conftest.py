@@ -51,10 +51,16 @@ def _without_python312(path: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def sam_build(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+def sam_build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where `sam_build` puts the artifacts (``SAM_BUILD_DIR``)."""
+    return tmp_path_factory.mktemp("sam-build")
+
+
+@pytest.fixture(scope="session")
+def sam_build(sam_build_dir: Path) -> subprocess.CompletedProcess[str]:
     """One `make build` (sam build) for the whole run, with no working python3.12 on PATH: the Makefile
     must find one as `make dev` does (issue 16). Slow: it installs the layer's dependencies."""
-    build_dir = tmp_path_factory.mktemp("sam-build")
+    build_dir = sam_build_dir
     env = dict(os.environ)
     env["PATH"] = _without_python312(env.get("PATH", ""))
     env["SAM_CLI_TELEMETRY"] = "0"
@@ -69,7 +75,8 @@ def sam_build(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedP
             "-o",
             ".venv-checkov/.installed",
             "build",
-            f"SAM_BUILD_ARGS=--build-dir {build_dir} --template {ROOT / 'template.yaml'}",
+            f"SAM_BUILD_DIR={build_dir}",
+            f"SAM_BUILD_ARGS=--template {ROOT / 'template.yaml'}",
         ],
         cwd=ROOT,
         env=env,

@@ -107,6 +107,19 @@ def test_under_snapstart_the_pusher_sdk_is_in_the_snapshot_not_in_the_first_requ
     assert loaded == {"before": False, "after": [True, True]}
 
 
+@pytest.mark.parametrize("fn", ["auth", "trigger"])
+def test_a_provisioned_concurrency_instance_imports_the_pusher_sdk_at_init(fn: str) -> None:
+    # AuthProvisionedConcurrency/TriggerProvisionedConcurrency > 0: Lambda initialises these instances
+    # before traffic (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency), so nothing waits for it.
+    loaded = _loaded_after_import(
+        fn,
+        "print(json.dumps({'after_import': ['pusher' in sys.modules, 'requests' in sys.modules]}))",
+        POWERTOOLS_TRACE_DISABLED="true",
+        AWS_LAMBDA_INITIALIZATION_TYPE="provisioned-concurrency",
+    )
+    assert loaded == {"after_import": [True, True]}
+
+
 def test_without_snapstart_nothing_is_primed() -> None:
     loaded = _loaded_after_import(
         "auth",
@@ -116,3 +129,69 @@ def test_without_snapstart_nothing_is_primed() -> None:
         AWS_LAMBDA_INITIALIZATION_TYPE="on-demand",
     )
     assert loaded == {"hooks": 0}
+
+
+# PyJWT imports cryptography (about 75 ms) whenever it is installed; in Lambda, with only HS* configured,
+# the layer imports PyJWT without it (toolboxai_realtime.pyjwt).
+@pytest.mark.parametrize("fn", FUNCTIONS)
+def test_in_lambda_with_hmac_tokens_only_no_function_imports_cryptography(fn: str) -> None:
+    modules = sorted({*NOT_AT_IMPORT, "cryptography"})
+    loaded = _loaded_after_import(
+        fn,
+        f"print(json.dumps({{'loaded': [m for m in {modules!r} if sys.modules.get(m) is not None]}}))",
+        POWERTOOLS_TRACE_DISABLED="true",
+        LAMBDA_TASK_ROOT=str(ROOT / "functions" / fn),
+        JWT_ALGORITHMS="HS256",
+    )
+    assert loaded == {"loaded": []}
+
+
+_VERIFY_BOTH = """
+import jwt
+from jwt.algorithms import get_default_algorithms
+from toolboxai_realtime import identity
+from toolboxai_realtime.settings import Settings
+key = "k" * 32
+claims = {"sub": "42", "role": "student", "exp": 4102444800, "iat": 1700000000}
+token = jwt.encode(claims, key, algorithm="HS256")
+principal = identity.authenticate(token, Settings.from_env({"JWT_SECRET": key, "JWT_ALGORITHMS": "HS256"}))
+print(json.dumps({"cryptography": "cryptography" in sys.modules, "rs256": "RS256" in get_default_algorithms(),
+                  "sub": principal.user_id}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("lambda_task_root", "algorithms", "crypto"),
+    [
+        ("/var/task", "HS256", False),  # in Lambda, HMAC only: no cryptography, HS256 still verifies
+        ("/var/task", "HS256,HS512", False),
+        ("/var/task", "HS256,RS256", True),  # a JWKS algorithm configured: PyJWT gets cryptography
+        ("/var/task", "ES256", True),
+        ("", "HS256", True),  # outside Lambda the settings may change within a process (tests, local stack)
+    ],
+)
+def test_pyjwt_gets_cryptography_exactly_when_an_asymmetric_algorithm_may_be_needed(
+    lambda_task_root: str, algorithms: str, crypto: bool
+) -> None:
+    loaded = _loaded_after_import(
+        "auth",
+        _VERIFY_BOTH,
+        POWERTOOLS_TRACE_DISABLED="true",
+        LAMBDA_TASK_ROOT=lambda_task_root,
+        JWT_ALGORITHMS=algorithms,
+    )
+    assert loaded == {"cryptography": crypto, "rs256": crypto, "sub": "42"}
+
+
+def test_hmac_only_reads_jwt_algorithms_as_settings_does() -> None:
+    from toolboxai_realtime.pyjwt import hmac_only
+
+    assert hmac_only({"LAMBDA_TASK_ROOT": "/var/task"})  # the default, HS256
+    assert hmac_only({"LAMBDA_TASK_ROOT": "/var/task", "JWT_ALGORITHMS": " HS384 , HS512,"})
+    assert not hmac_only({"LAMBDA_TASK_ROOT": "/var/task", "JWT_ALGORITHMS": "HS256,PS256"})
+    assert not hmac_only({"LAMBDA_TASK_ROOT": "/var/task", "JWT_ALGORITHMS": " , "})
+    assert not hmac_only({"LAMBDA_TASK_ROOT": "/var/task", "JWT_ALGORITHMS": "hs256"})  # settings refuse it
+    assert not hmac_only({"JWT_ALGORITHMS": "HS256"})
+    # Settings.from_env matches names case-insensitively: any spelling that asks for more counts.
+    both = {"LAMBDA_TASK_ROOT": "/var/task", "JWT_ALGORITHMS": "HS256", "jwt_algorithms": "RS256"}
+    assert not hmac_only(both)

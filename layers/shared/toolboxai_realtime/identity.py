@@ -26,13 +26,12 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Annotated, Any, Literal, NamedTuple
 
-import jwt
-from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
 from . import deadlines
 from .errors import ConfigurationError, Unauthorized, UpstreamUnavailable
 from .observability import count, logger
+from .pyjwt import InvalidJTIError, InvalidSubjectError, jwt  # no cryptography when HS* only (Lambda)
 from .settings import Settings, get_settings
 
 __all__ = [

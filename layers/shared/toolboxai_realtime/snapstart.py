@@ -5,8 +5,11 @@ signs never pays for the Pusher SDK. With SnapStart that would be the wrong trad
 path: whatever ``import app`` leaves out is imported after every restore, on a user's request, instead
 of once, before the snapshot. ``prime(...)`` registers those imports as a before-snapshot runtime hook
 (``snapshot_restore_py``, part of Lambda's Python managed runtime) when Lambda initialises the function
-for a snapshot (``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``, a reserved variable). Otherwise (on-demand
-or provisioned instances, ``make dev``, the tests) ``prime`` does nothing and the imports stay lazy.
+for a snapshot (``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``, a reserved variable). When Lambda
+initialises a provisioned-concurrency instance (``provisioned-concurrency``: before any traffic reaches
+it, which is the point of the template's ``AuthProvisionedConcurrency``/``TriggerProvisionedConcurrency``)
+``prime`` imports them at once, for the same reason. Otherwise (on-demand instances, ``make dev``, the
+tests) ``prime`` does nothing and the imports stay lazy.
 
 Nothing unique is made before the snapshot: event ids, ULIDs and retry jitter come from
 ``os.urandom`` at call time, clients and secrets are created on first use (after the restore), and
@@ -38,12 +41,17 @@ def _import_all(modules: tuple[str, ...]) -> None:
 
 
 def prime(*modules: str) -> bool:
-    """Import ``modules`` (dotted names) before Lambda takes this function's SnapStart snapshot.
+    """Import ``modules`` (dotted names) before Lambda takes this function's SnapStart snapshot, or now
+    when this is a provisioned-concurrency initialisation.
 
-    Returns whether a hook was registered (False unless this is a SnapStart initialisation). The hook runs
-    only when Lambda snapshots a published version; it raises ``ImportError`` there, failing the
-    version's publication, if a module does not exist.
+    Returns whether they are imported ahead of traffic (False for on-demand instances and outside Lambda).
+    The SnapStart hook runs only when Lambda snapshots a published version; it raises ``ImportError``
+    there, failing the version's publication, if a module does not exist (at a provisioned
+    initialisation, the init fails the same way).
     """
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency":
+        _import_all(modules)
+        return True
     register = _register()
     if register is None:
         return False
