@@ -71,7 +71,7 @@ js-measure: deps js-deps ## bundle sizes of the TypeScript client and its recove
 lint: deps ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/shared/toolboxai_realtime functions local_stack scripts
+	$(VENV)/bin/mypy layers/shared/toolboxai_realtime functions local_stack scripts bench
 
 format: deps ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

@@ -160,7 +160,7 @@ class AuthResult:
 
 
 def _auth_burst(address: str, students: Sequence[burst_model.Student], concurrency: int) -> list[AuthResult]:
-    from toolboxai_realtime.identity import mint_dev_token
+    from local_stack.token import mint_dev_token
 
     secret = os.environ["JWT_SECRET"]
     requests: list[tuple[str, bytes, dict[str, str]]] = []

@@ -222,7 +222,7 @@ class _Counter:
         aws.client_events().register(
             "before-call.dynamodb", lambda **kw: self.dynamodb.append(kw["model"].name)
         )
-        requests.Session.send = send  # type: ignore[method-assign]
+        requests.Session.send = send  # type: ignore[method-assign,assignment]
         try:
             yield
         finally:

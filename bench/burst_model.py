@@ -156,11 +156,11 @@ def auth_transaction(student: Student, channel: str, *, now: float) -> list[dict
     scopes = [revocations.USER_SCOPE]
     if "class_id" in params or "lesson_id" in params:
         scopes.append(revocations.scope_key(params.get("class_id"), params.get("lesson_id")))
-    items: list[dict[str, Any]] = [
+    items: list[Any] = [
         update,
         *revocations.condition_checks(student.user_id, scopes, int(now), now=lambda: now),
     ]
-    if channel.startswith("presence-"):
+    if parse_channel(channel).is_presence:
         info = {"name": student.user_id, "role": "student", "status": "active"}
         items.append(dict(presence_store.member_info_put(channel, student.user_id, info, now=lambda: now)))
     return items
@@ -170,6 +170,8 @@ def webhook_events(students: Sequence[Student]) -> list[dict[str, Any]]:
     """The webhook events the students' subscriptions cause, in order: ``channel_occupied`` for a
     channel's first subscription, ``member_added`` for a presence channel, and ``subscription_count``
     after each subscription."""
+    from toolboxai_realtime.channels import parse_channel
+
     counts: dict[str, int] = defaultdict(int)
     events: list[dict[str, Any]] = []
     for student in students:
@@ -177,7 +179,7 @@ def webhook_events(students: Sequence[Student]) -> list[dict[str, Any]]:
             if counts[channel] == 0:
                 events.append({"name": "channel_occupied", "channel": channel})
             counts[channel] += 1
-            if channel.startswith("presence-"):
+            if parse_channel(channel).is_presence:
                 events.append({"name": "member_added", "channel": channel, "user_id": student.user_id})
             events.append(
                 {"name": "subscription_count", "channel": channel, "subscription_count": counts[channel]}
