@@ -73,9 +73,13 @@ class Recorder:
         if getattr(self.local, "calls", None) is not None and model.service_model.service_name == "dynamodb":
             self.local.calls.append((model.name, params))
 
-    def before(self, **_: Any) -> None:
+    def before(self, model: Any, params: Any, **_: Any) -> None:
+        """``before-call``. The auth path's ``stores._direct`` skips parameter building and announces its
+        API parameters here instead (botocore's own calls pass the serialised request, with a ``body``)."""
         if getattr(self.local, "calls", None) is not None:
             self.local.started = time.perf_counter()
+            if model.service_model.service_name == "dynamodb" and "body" not in params:
+                self.local.calls.append((model.name, params))
 
     def after(self, **_: Any) -> None:
         if getattr(self.local, "calls", None) is not None:

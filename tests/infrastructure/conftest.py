@@ -3,11 +3,14 @@ them on PATH."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,3 +88,43 @@ def sam_build(sam_build_dir: Path) -> subprocess.CompletedProcess[str]:
         timeout=600,
         check=False,
     )
+
+
+_TRANSFORM = textwrap.dedent(
+    """
+    import json, sys
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+    class NoManagedPolicies:
+        def load(self):
+            return {}
+    doc = yaml_parse(open("template.yaml").read())
+    for res in doc["Resources"].values():
+        props = res.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if key in props:
+                props[key] = "s3://bucket/key"
+    json.dump(transform(doc, {}, NoManagedPolicies())["Resources"], sys.stdout)
+    """
+)
+
+
+@pytest.fixture(scope="session")
+def sam_transformed() -> dict[str, Any]:
+    """The resources of template.yaml after the SAM transform (samtranslator from the tools
+    environment, no AWS call): what SAM generates itself (aliases, roles, permissions) can be checked."""
+    python = ROOT / ".venv-tools" / "bin" / "python"
+    if not python.exists():
+        pytest.fail("the tools environment is missing: run `make tools` (make test does it for you)")
+    result = subprocess.run(
+        [str(python), "-c", _TRANSFORM],
+        cwd=ROOT,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    resources: dict[str, Any] = json.loads(result.stdout)
+    return resources

@@ -12,16 +12,14 @@ properties. README "Cold starts" gives the reasoning (SnapStart rather than prov
 from __future__ import annotations
 
 import importlib.util
-import json
 import subprocess
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from local_stack.template import load_template
-from tests.infrastructure.conftest import ROOT, tool_env
+from tests.infrastructure.conftest import ROOT
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE.resources
@@ -117,41 +115,9 @@ def test_snapstart_functions_use_nothing_snapstart_does_not_support(name: str, p
 
 
 @pytest.fixture(scope="module")
-def transformed() -> dict[str, Any]:
-    """The SAM transform of template.yaml (samtranslator from the tools environment)."""
-    python = ROOT / ".venv-tools" / "bin" / "python"
-    if not python.exists():
-        pytest.fail("the tools environment is missing: run `make tools` (make test does it for you)")
-    script = textwrap.dedent(
-        """
-        import json, sys
-        from samtranslator.translator.transform import transform
-        from samtranslator.yaml_helper import yaml_parse
-        class NoManagedPolicies:
-            def load(self):
-                return {}
-        doc = yaml_parse(open("template.yaml").read())
-        for res in doc["Resources"].values():
-            props = res.get("Properties", {})
-            for key in ("CodeUri", "ContentUri"):
-                if key in props:
-                    props[key] = "s3://bucket/key"
-        json.dump(transform(doc, {}, NoManagedPolicies())["Resources"], sys.stdout)
-        """
-    )
-    env = tool_env()
-    result = subprocess.run(
-        [str(python), "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out: dict[str, Any] = json.loads(result.stdout)
-    return out
+def transformed(sam_transformed: dict[str, Any]) -> dict[str, Any]:
+    """The SAM transform of template.yaml (``sam_transformed`` in conftest)."""
+    return sam_transformed
 
 
 @pytest.mark.parametrize("name", REQUEST_PATH)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import textwrap
+from typing import Any
 
 import pytest
 
 from local_stack.scheduler import rate_seconds
 from local_stack.template import load_template
-from tests.infrastructure.conftest import ROOT, tool_env
 from toolboxai_realtime import maintenance
 from toolboxai_realtime.stores import maintenance as store
 
@@ -148,41 +146,9 @@ def test_maintenance_functions_have_no_wildcards_and_their_own_log_group(props):
     assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
-def test_the_transformed_scheduler_role_sends_only_to_its_queue():
+def test_the_transformed_scheduler_role_sends_only_to_its_queue(sam_transformed: dict[str, Any]) -> None:
     """SAM adds the dead-letter permission itself: check the role it generates."""
-    python = ROOT / ".venv-tools" / "bin" / "python"
-    if not python.exists():
-        pytest.fail("the tools environment is missing: run `make tools` (make test does it for you)")
-    script = textwrap.dedent(
-        """
-        import json, sys
-        from samtranslator.translator.transform import transform
-        from samtranslator.yaml_helper import yaml_parse
-        class NoManagedPolicies:
-            def load(self):
-                return {}
-        doc = yaml_parse(open("template.yaml").read())
-        for res in doc["Resources"].values():
-            props = res.get("Properties", {})
-            for key in ("CodeUri", "ContentUri"):
-                if key in props:
-                    props[key] = "s3://bucket/key"
-        out = transform(doc, {}, NoManagedPolicies())["Resources"]
-        wanted = ("MaintenanceSchedulerFunctionRole", "MaintenanceSchedulerFunctionMaintenanceSchedule")
-        json.dump({k: out[k] for k in wanted}, sys.stdout)
-        """
-    )
-    result = subprocess.run(
-        [str(python), "-c", script],
-        cwd=ROOT,
-        env=tool_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout)
+    out = sam_transformed
     role = out["MaintenanceSchedulerFunctionRole"]["Properties"]
     generated = [
         s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if "sqs" in json.dumps(s)
