@@ -167,6 +167,16 @@ def test_auth_routes_get_a_higher_burst_than_the_default(route):
     assert PARAMETERS["AuthRouteBurstLimit"]["Default"] > default["ThrottlingBurstLimit"]
 
 
+def test_the_webhook_route_has_its_own_throttle_parameters_defaulting_to_the_apis():
+    default = RESOURCES["RealtimeHttpApi"]["Properties"]["DefaultRouteSettings"]
+    assert _route_settings()["POST /pusher/webhook"] == {
+        "ThrottlingBurstLimit": {"Ref": "WebhookRouteBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "WebhookRouteRateLimit"},
+    }
+    assert PARAMETERS["WebhookRouteBurstLimit"]["Default"] == default["ThrottlingBurstLimit"]
+    assert PARAMETERS["WebhookRouteRateLimit"]["Default"] == default["ThrottlingRateLimit"]
+
+
 @pytest.mark.parametrize(
     "route", sorted(r.route_key for r in TEMPLATE.http_routes() if r.function == "TriggerFunction")
 )

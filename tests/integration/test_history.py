@@ -143,9 +143,21 @@ def test_history_after_the_last_seen_id_is_exactly_what_was_missed_in_order(push
     first = page["events"][0]
     assert first["event"] == "grade_posted"
     assert first["published_at"].endswith("Z")
-    assert first["published_at"] == event_ids.published_at(first["event_id"]).isoformat().replace(
-        "+00:00", "Z"
+    assert first["published_at"] == event_ids.published_at(first["event_id"]).isoformat(
+        timespec="milliseconds"
+    ).replace("+00:00", "Z")
+
+
+def test_published_at_has_milliseconds_even_on_a_whole_second():
+    from toolboxai_realtime.history import HistoryEvent
+
+    whole = HistoryEvent(
+        event_id=event_ids.floor_id(1_700_000_000_000),
+        event="e",
+        data={},
+        published_at=event_ids.published_at(event_ids.floor_id(1_700_000_000_000)),
     )
+    assert whole.model_dump(mode="json")["published_at"] == "2023-11-14T22:13:20.000Z"
 
 
 def test_without_after_the_latest_events_come_oldest_first(pusher):

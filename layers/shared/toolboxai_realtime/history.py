@@ -24,12 +24,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from . import event_ids
+from .bodies import UtcMilliseconds
 from .channels import Channel, authorize, parse_channel
 from .errors import BadRequest, Forbidden, Gone, NotFound
 from .identity import Principal
@@ -49,7 +49,9 @@ class HistoryEvent(BaseModel):
     event_id: str = Field(pattern=event_ids.EVENT_ID_PATTERN, description="The event's id (a ULID).")
     event: str = Field(description="The event name, as bound with channel.bind(event, ...).")
     data: dict[str, Any] = Field(description="The event's data, exactly as delivered.")
-    published_at: datetime = Field(description="When it was published (the time inside its event_id).")
+    published_at: UtcMilliseconds = Field(
+        description="When it was published (the time inside its event_id), UTC to the millisecond."
+    )
 
 
 class HistoryPage(BaseModel):

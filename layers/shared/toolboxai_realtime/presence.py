@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from .bodies import UtcMilliseconds
 from .channels import (
     CHANNEL_NAME_MAX_LENGTH,
     CHANNEL_NAME_PATTERN,
@@ -93,8 +94,8 @@ class ChannelSummary(BaseModel):
     name: str
     kind: ChannelKind
     occupied: bool
-    occupied_since: datetime | None = None
-    last_change: datetime | None = None
+    occupied_since: UtcMilliseconds | None = None
+    last_change: UtcMilliseconds | None = None
     member_count: int | None = None
     subscription_count: int | None = None
 
@@ -108,14 +109,14 @@ class Member(BaseModel):
     """A member of a presence channel; ``user_info`` is what /pusher/auth signed, when it is known."""
 
     user_id: str
-    joined_at: datetime | None = None
+    joined_at: UtcMilliseconds | None = None
     user_info: dict[str, Any] | None = None
 
 
 class ChannelMembers(BaseModel):
     channel: str
     occupied: bool
-    occupied_since: datetime | None = None
+    occupied_since: UtcMilliseconds | None = None
     members: list[Member]
     count: int
 
@@ -209,7 +210,7 @@ class ConnectedStudent(BaseModel):
     name: str | None = None
     channels: list[str] = Field(description="The presence channels they are in that the caller may see.")
     other_channels: int = Field(description="How many presence channels they are in besides those.")
-    signed_in_at: datetime | None = None
+    signed_in_at: UtcMilliseconds | None = None
 
 
 class ClassConnected(BaseModel):
