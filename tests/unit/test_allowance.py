@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from toolboxai_realtime.allowance import Ask, Exhausted, LeaseBook, Leased, window_start
+from toolboxai_realtime.allowance import Ask, Exhausted, LeaseBook, Leased
+from toolboxai_realtime.stores.rate_limits import window
 
 W = 1_000_020  # a window start (60 s windows)
 
@@ -50,9 +51,9 @@ def accept(book: LeaseBook, costs: Mapping[str, int], store: Store, start: int =
 
 
 def test_window_start_is_the_fixed_window_of_the_epoch():
-    assert window_start(1_000_040.5, 60) == W
-    assert window_start(1_000_020.0, 60) == W
-    assert window_start(1_000_019.9, 60) == W - 60
+    assert window(1_000_040.5, 60)[0] == W
+    assert window(1_000_020.0, 60)[0] == W
+    assert window(1_000_019.9, 60)[0] == W - 60
 
 
 def test_blocks_grow_geometrically_up_to_an_eighth_of_the_limit():

@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel
 
-from toolboxai_realtime.http import create_app, json_response
+from toolboxai_realtime.http import create_app
 
 
 class Answer(BaseModel):
@@ -27,7 +27,7 @@ def answer() -> Answer:
 
 @app.get("/fine")
 def fine() -> Response[Any]:
-    return json_response({"ok": True})
+    return Response(200, "application/json", json.dumps({"ok": True}))
 
 
 def call(path: str) -> dict[str, Any]:

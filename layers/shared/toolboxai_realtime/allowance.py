@@ -42,7 +42,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["BLOCK_DIVISOR", "Ask", "Exhausted", "Lease", "LeaseBook", "Leased", "Taken", "window_start"]
+__all__ = ["BLOCK_DIVISOR", "Ask", "Exhausted", "Lease", "LeaseBook", "Leased", "Taken"]
 
 BLOCK_DIVISOR = 8
 """The largest block leased at once is ``limit // BLOCK_DIVISOR`` (at least 1)."""
@@ -101,15 +101,10 @@ class _Channel:
     in_flight: int = 0  # lease calls of this book under way for this (channel, window)
 
 
-def window_start(now: float, window_seconds: int) -> int:
-    """The start (epoch seconds) of the fixed window of ``window_seconds`` that holds ``now``."""
-    return int(now // window_seconds) * window_seconds
-
-
 class LeaseBook:
     """The allowance this instance has leased and not spent, per (channel, window).
 
-    The book has no clock: every call names its window by its start (``window_start(clock(), seconds)``),
+    The book has no clock: every call names its window by its start (``stores.rate_limits.window``),
     and a ``take`` in a later window forgets the earlier ones (their unspent allowance is lost).
     """
 

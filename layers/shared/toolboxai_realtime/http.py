@@ -160,7 +160,7 @@ def create_app(
     limits and before Powertools validates typed bodies and parameters, so a request without a valid
     token is a 401/403 whatever its input (the token before the input, on every route).
 
-    Typed returns are serialised by alias with ``None`` fields left out, like ``json_response``.
+    Typed returns are serialised by alias with ``None`` fields left out.
     """
     # A response that fails its own model raises ResponseValidationError (mapped to 500 below) instead
     # of Powertools' default, a RequestValidationError that reads as the client's 422.
@@ -243,8 +243,8 @@ def _dependency_tree(func: Callable[..., Any]) -> DependencyTree:
 
 
 class _ResponseValidation(OpenAPIResponseValidationMiddleware):
-    """Powertools' response validation, serialising by alias without ``None`` fields (as ``json_response``
-    does): an optional field that is absent is left out of the answer, not sent as ``null``."""
+    """Powertools' response validation, serialising by alias without ``None`` fields: an optional field
+    that is absent is left out of the answer, not sent as ``null``."""
 
     def _serialize_response_with_validation(
         self, *, field: ModelField, response_content: Any, **options: Any
@@ -366,17 +366,6 @@ def error_response(exc: RealtimeError, request_id: str | None = None) -> Respons
         content_type=content_types.APPLICATION_JSON,
         body=bodies.compact_json(body),
         headers=exc.headers,
-    )
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[Any]:
-    """A JSON response; pydantic models are dumped by alias with ``None`` fields left out."""
-    if isinstance(body, BaseModel):
-        payload = body.model_dump_json(by_alias=True, exclude_none=True)
-    else:
-        payload = bodies.compact_json(body)
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=payload, headers=headers
     )
 
 

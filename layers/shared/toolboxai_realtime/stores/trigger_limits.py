@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..allowance import Ask, Exhausted, LeaseBook, Leased, window_start
+from ..allowance import Ask, Exhausted, LeaseBook, Leased
 from ..aws import dynamodb
 from ..errors import RateLimited, UpstreamUnavailable
 from ..observability import count, logger
@@ -100,8 +100,7 @@ def consume(
         raise ValueError("costs must hold 1-100 channels, each with a cost of at least 1")
     per_window = limit or get_settings().trigger_rate_limit_per_minute
     book = book or LeaseBook()
-    now = clock()
-    start = window_start(now, window_seconds)
+    start, resets_in = rate_limits.window(clock(), window_seconds)
     kept_in_lease = False
 
     def lease_with_history(at: int, asks: Mapping[str, Ask]) -> Leased:
@@ -122,7 +121,7 @@ def consume(
         taken = book.take(costs, window_start=start, limit=per_window, lease=lease_with_history)
     except Exhausted as exc:
         count("RateLimited", scope=SCOPE)
-        raise _limited(exc.channels, per_window, window_seconds, start + window_seconds - int(now)) from exc
+        raise _limited(exc.channels, per_window, window_seconds, resets_in) from exc
     if history and not kept_in_lease:
         try:
             history_store.keep(history)  # all or none; PublishOutcomeUnknown if it cannot be undone
