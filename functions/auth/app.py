@@ -4,14 +4,12 @@ pusher-js sends form-encoded bodies with ``Authorization: Bearer <jwt>``; JSON b
 logic (identity, channel policy, limits, signatures, security log) is ``toolboxai_realtime.authorization``.
 """
 
-from collections.abc import Callable
-from typing import Annotated, Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
-from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from toolboxai_realtime import deadlines
-from toolboxai_realtime.authorization import AuthAttempt, limits_clock
+from toolboxai_realtime.authorization import AuthAttempt
 from toolboxai_realtime.entry_point import HTTP_API, entry_point
 from toolboxai_realtime.http import create_app, documented, parse_form_or_json, source_ip
 
@@ -42,9 +40,12 @@ class UserAuthentication(TypedDict):
     user_data: str
 
 
-# Unlike the other routes these do not take the caller as a Depends parameter: they authenticate inside
+# Unlike the other routes these take no Depends parameter. The caller: they authenticate inside
 # AuthAttempt, because a refused token here (401) must be recorded as a security event and counted like
-# every other refusal of the auth endpoints (toolboxai_realtime.authorization).
+# every other refusal of the auth endpoints (toolboxai_realtime.authorization). Anything else: these
+# routes are the class-start burst's hot path, and Powertools 3.37 rebuilds a route's dependency tree
+# with typing.get_type_hints on every request of a route that has one (~200 µs of auth's ~1 ms,
+# docs/benchmarks.md "Auth compute").
 
 
 @app.post(
@@ -61,12 +62,10 @@ class UserAuthentication(TypedDict):
         },
     ),
 )
-def channel_auth(
-    clock: Annotated[Callable[[], float], Depends(limits_clock)],
-) -> ChannelAuthorization | dict[str, BatchItem]:
+def channel_auth() -> ChannelAuthorization | dict[str, BatchItem]:
     """One channel (``channel_name``) or a pusher-js-auth batch (``channel_name[i]``) for one socket."""
     event = app.current_event
-    with AuthAttempt("channel", source_ip(event), clock=clock) as attempt:
+    with AuthAttempt("channel", source_ip(event)) as attempt:
         principal = attempt.authenticate(event.headers.get("authorization"))
         answer: Any = attempt.authorize_channels(principal, parse_form_or_json(event))
     return answer  # type: ignore[no-any-return]
@@ -86,10 +85,10 @@ def channel_auth(
         },
     ),
 )
-def user_auth(clock: Annotated[Callable[[], float], Depends(limits_clock)]) -> UserAuthentication:
+def user_auth() -> UserAuthentication:
     """pusher-js ``signin()``: ``user_data`` for the token's user, signed for the socket."""
     event = app.current_event
-    with AuthAttempt("user", source_ip(event), clock=clock) as attempt:
+    with AuthAttempt("user", source_ip(event)) as attempt:
         principal = attempt.authenticate(event.headers.get("authorization"))
         answer: Any = attempt.authenticate_user(principal, parse_form_or_json(event))
     return answer  # type: ignore[no-any-return]

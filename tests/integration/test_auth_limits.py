@@ -4,7 +4,6 @@ endpoints."""
 
 from __future__ import annotations
 
-import inspect
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -12,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 
 from local_stack.token import mint_dev_token
-from tests.conftest import client_events, gateway, http_event, invoke
+from tests.conftest import client_events, http_event, invoke
 from toolboxai_realtime import authorization
 from toolboxai_realtime.caches import reset_caches
 from toolboxai_realtime.errors import RateLimited, UpstreamUnavailable
@@ -36,12 +35,10 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
-    """The clock of the limits, for the store and (as the auth routes' ``limits_clock`` dependency) for
-    the endpoints."""
+    """The clock of the limits, for the store and (through ``authorization.limits_clock``, which every
+    ``AuthAttempt`` of the auth routes reads) for the endpoints."""
     c = Clock()
-    # The auth function's resolver, as the local gateway imported it (a module of its own).
-    app = inspect.unwrap(gateway().handler("AuthFunction")).__globals__["app"]
-    monkeypatch.setitem(app.dependency_overrides, authorization.limits_clock, lambda: c)
+    monkeypatch.setattr(authorization, "limits_clock", lambda: c)
     return c
 
 

@@ -418,8 +418,14 @@ def signin_user_data(principal: Principal) -> dict[str, Any]:
 
 
 def limits_clock() -> Callable[[], float]:
-    """The clock of the auth limits and of what they write (a Powertools dependency of the auth routes:
-    tests override it through ``app.dependency_overrides`` to move between windows and lease buckets)."""
+    """The clock (epoch seconds) of the auth limits and of what they write: ``time.time``. An
+    ``AuthAttempt`` made without a clock reads it here when it starts, so tests replace this function
+    (``monkeypatch.setattr``) to move between windows and lease buckets.
+
+    It is not a Powertools ``Depends`` of the auth routes: Powertools 3.37 rebuilds a route's dependency
+    tree with ``typing.get_type_hints`` on every request of a route that has one, about 200 µs of an
+    auth request's ~1 ms of compute (docs/benchmarks.md, "Auth compute").
+    """
     return time.time
 
 
@@ -437,11 +443,11 @@ class AuthAttempt:
         endpoint: Literal["channel", "user"],
         source_ip: str | None,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.source_ip = source_ip
-        self.clock = clock
+        self.clock = clock if clock is not None else limits_clock()
         self.user_id: str | None = None
         self.channel: str | None = None
         self.family = "signin" if endpoint == "user" else "none"
