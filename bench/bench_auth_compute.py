@@ -10,10 +10,14 @@ parsing) but no socket is touched. Every request must make exactly one DynamoDB 
 
 Per tree it prints p50/p99 over ``N`` calls after a warm-up, for a private class channel and a presence
 classroom channel, then a breakdown from timing hooks (a second pass, so that the hooks do not cost the
-clean figures): identity (bearer token, JWT verification, claims into a ``Principal``), the limits
-store (composing the transaction) and botocore inside it, the Pusher signature, the resolver's share
-(routing, request validation, body parsing, the policy, our route), and the Lambda-level wrappers
-(Powertools logger/tracer/metrics decorators and the deadline).
+clean figures), split into the libraries' work (PyJWT, pydantic's ``Principal``, botocore's one call,
+the HMAC signature, and Powertools: the resolver, its validation, the logger/metrics decorators) and
+ours (the rest of identity, composing the transaction, the route's body, policy and verdicts): the sum
+of the libraries' rows is the floor that the libraries alone set (``_breakdown``).
+
+``BENCH_METRICS_DISABLED=false`` measures with CloudWatch metrics on, as deployed (each invocation
+flushes its EMF line; the dimensioned ``AuthGranted`` is printed at once by ``single_metric``); the
+default leaves them off, as the figures recorded before had them.
 
 Each tree is measured in fresh interpreters, the trees interleaved round by round so that machine noise
 hits them alike. Set ``BENCH_BASELINE_REF`` to a git ref (e.g. the branch's base) to measure that revision's
@@ -128,22 +132,62 @@ class _Timers:
 
         setattr(owner, attribute, timed)
 
+    def span(self, owner: Any, first: str, last: str, label: str) -> None:
+        """Time from the start of ``owner.first`` to the end of ``owner.last`` (an object's lifetime: the
+        auth routes' work is one ``AuthAttempt``, from its construction to its ``__exit__``)."""
+        started: list[float] = []
+        spent = self.spent
+        begin, end = getattr(owner, first), getattr(owner, last)
+
+        @wraps(begin)
+        def opening(*args: Any, **kwargs: Any) -> Any:
+            started.append(CLOCK())
+            return begin(*args, **kwargs)
+
+        @wraps(end)
+        def closing(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return end(*args, **kwargs)
+            finally:
+                spent[label] += CLOCK() - started.pop()
+
+        setattr(owner, first, opening)
+        setattr(owner, last, closing)
+
 
 def _hooks(timers: _Timers) -> None:
     """The breakdown's timing hooks, on names both trees have."""
     import botocore.client
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-    from toolboxai_realtime import authorization, pusher_gateway
+    from toolboxai_realtime import authorization, http, identity, pusher_gateway
     from toolboxai_realtime.stores import auth_limits
 
     timers.wrap(authorization.AuthAttempt, "authenticate", "identity")
+    timers.wrap(type(identity._DECODER), "decode", "PyJWT")
+    timers.wrap(identity.Principal, "model_validate", "Principal")
     timers.wrap(auth_limits, "admit", "limits store")
     timers.wrap(botocore.client.BaseClient, "_make_api_call", "botocore")
     if hasattr(auth_limits, "transact_write_items"):  # the direct path (stores._direct) of issue 15
         timers.wrap(auth_limits, "transact_write_items", "botocore")
     timers.wrap(pusher_gateway, "authorize_channel", "signature")
     timers.wrap(APIGatewayHttpResolver, "resolve", "resolver")
+    timers.span(authorization.AuthAttempt, "__init__", "__exit__", "route")
+    if hasattr(http, "check_body_limits"):  # ours, run by our request-validation middleware
+        timers.wrap(http, "check_body_limits", "body limits")
+
+
+_PARTS = (
+    "identity",
+    "PyJWT",
+    "Principal",
+    "limits store",
+    "botocore",
+    "signature",
+    "resolver",
+    "route",
+    "body limits",
+)
 
 
 def worker(n: int, warmup: int) -> dict[str, Any]:  # noqa: C901, PLR0915  (a benchmark reads top to bottom as its measurement)
@@ -218,7 +262,7 @@ def worker(n: int, warmup: int) -> dict[str, Any]:  # noqa: C901, PLR0915  (a be
                         walls.append(time.perf_counter() - wall)
                         if hooked:
                             parts["handler"].append(samples[-1])
-                            for label in ("identity", "limits store", "botocore", "signature", "resolver"):
+                            for label in _PARTS:
                                 parts[label].append(timers.spent[label])
                     assert result["statusCode"] == 200, result
                     per_request = {op: c / n for op, c in calls.items()}
@@ -276,20 +320,42 @@ def _us(values: list[float], pct: float) -> float:
 
 
 def _breakdown(parts: dict[str, list[float]]) -> dict[str, float]:
-    """Medians (µs) of each part; the derived ones per request, then their medians."""
-    handler, resolver = parts["handler"], parts["resolver"]
+    """Medians (µs) of each part; the derived ones per request, then their medians.
+
+    The parts are split into the libraries' work and ours. Libraries: PyJWT's verification and decoding,
+    the ``Principal`` model's validation (pydantic), the one DynamoDB call (botocore: ``stores/_direct``
+    only hands botocore's pieces the request), the Pusher signature (``hmac``), and Powertools: the
+    resolver, its request and response validation and the Lambda decorators (logger, metrics), i.e. the
+    handler without the route it calls and without our body-limit check. Ours: the rest of identity (the
+    bearer header, the lifetime rule), composing the transaction (with boto3's ``TypeSerializer``), the
+    body-limit check, and the route (body, policy, verdicts, security log, metrics calls).
+    """
+    handler, route = parts["handler"], parts["route"]
     admit, boto = parts["limits store"], parts["botocore"]
     identity, signature = parts["identity"], parts["signature"]
+    pyjwt, principal = parts["PyJWT"], parts["Principal"]
+    limits = parts["body limits"]
+    powertools = [h - r - b for h, r, b in zip(handler, route, limits, strict=True)]
+    libraries = [
+        j + p + b + s + w for j, p, b, s, w in zip(pyjwt, principal, boto, signature, powertools, strict=True)
+    ]
     rows = {
-        "identity (token, JWT, Principal)": identity,
-        "limits store without botocore": [a - b for a, b in zip(admit, boto, strict=True)],
+        "PyJWT (verify, decode claims)": pyjwt,
+        "pydantic (the Principal model)": principal,
+        "identity, ours (header, claim rules)": [
+            i - j - p for i, j, p in zip(identity, pyjwt, principal, strict=True)
+        ],
+        "composing the transaction (ours + boto3)": [a - b for a, b in zip(admit, boto, strict=True)],
         "botocore (one TransactWriteItems)": boto,  # the client call, or the direct path
         "Pusher signature (HMAC)": signature,
-        "resolver, validation, body, policy, route": [
-            r - i - a - s for r, i, a, s in zip(resolver, identity, admit, signature, strict=True)
+        "route, ours (body, policy, verdicts, log)": [
+            r - i - a - s for r, i, a, s in zip(route, identity, admit, signature, strict=True)
         ],
-        "Lambda wrappers (Powertools, deadline)": [h - r for h, r in zip(handler, resolver, strict=True)],
+        "body limits, ours (before the route)": limits,
+        "Powertools (resolver, validation, decorators)": powertools,
         "handler (with the hooks)": handler,
+        "of which libraries (PyJWT, pydantic, botocore, HMAC, Powertools)": libraries,
+        "of which ours": [h - x for h, x in zip(handler, libraries, strict=True)],
     }
     return {label: statistics.median(values) * 1e6 for label, values in rows.items()}
 
@@ -338,7 +404,7 @@ def main() -> None:
         print(f"  {request}: " + " | ".join(columns))
         for label in next(iter(columns.values())):
             figures = "  ".join(f"{col[label]:8.1f}" for col in columns.values())
-            print(f"    {label:44s} {figures}")
+            print(f"    {label:66s} {figures}")
 
 
 if __name__ == "__main__":

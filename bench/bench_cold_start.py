@@ -31,6 +31,15 @@ printed is the median of N processes per row. ``COLD_START_COMPARE=<another chec
 before/after figures under the same machine load. Several checkouts, ``:``-separated, are rows
 ``<fn> @<directory name>`` (e.g. the base, and this tree byte-compiled as ``make build`` does).
 ``COLD_START_FUNCTIONS=auth,trigger`` limits the rows to those functions (and ``auth 200``).
+
+The rows ``libraries of auth`` and ``libraries of trigger`` are the floor that the libraries alone set:
+a fresh process imports, in the same order, every module that ``import app`` of that function leaves in
+``sys.modules`` except our own (the layer and ``app``): boto3, Powertools, pydantic, PyJWT and the
+standard library modules they load, with the same two imports hidden as the layer hides
+(``urllib3.contrib.pyopenssl``; ``cryptography`` when the function runs without it), and then builds one
+one-field pydantic model (the first model pays for pydantic's schema machinery, and every function
+builds models). No code of ours runs. The goal's ratio cannot go below this row's without dropping a
+library.
 """
 
 from __future__ import annotations
@@ -97,6 +106,34 @@ boto3.DEFAULT_SESSION.events.register("before-send.dynamodb", answer)
 """ + _FIRST_REQUEST.replace("400 <= result", "200 == result")
 
 _BLOCK_PYOPENSSL = 'sys.modules["urllib3.contrib.pyopenssl"] = None'
+
+# What ``import app`` loads, in order: printed by a process that imports the function (sys.argv[1..]).
+_LOADED = """
+import json, sys
+before = set(sys.modules)
+import app
+print(json.dumps([name for name in sys.modules if name not in before]))
+"""
+# The libraries alone: the modules listed in sys.argv[1] (JSON), imported in that order, then one model.
+_LIBRARIES = """
+import importlib, json, sys, time
+names = json.loads(sys.argv[1])
+for name in {hidden!r}:
+    sys.modules[name] = None
+c0, t0 = time.process_time(), time.perf_counter()
+for name in names:
+    try:
+        importlib.import_module(name)
+    except ImportError:  # an alias some package put in sys.modules (e.g. ``six.moves``), not importable
+        pass
+import pydantic
+class First(pydantic.BaseModel):
+    value: int
+First(value=1)
+c1, t1 = time.process_time(), time.perf_counter()
+print(" ".join(f"{{ms * 1000:.3f}}" for ms in (t1 - t0, t1 - t0, c1 - c0, c1 - c0)))
+"""
+_OURS = ("app", "toolboxai_realtime")
 # Secrets from the environment (as locally): no Secrets Manager call in the "auth 200" row.
 _SECRETS = {"JWT_SECRET": "bench-cold-start-" + "k" * 32, "PUSHER_SECRET": "bench-secret"}
 
@@ -155,6 +192,18 @@ def lambda_env(fn: str | None, tree: Path = ROOT) -> dict[str, str]:
     return env
 
 
+def libraries_job(fn: str) -> tuple[str, dict[str, str], tuple[str, ...]]:
+    """The ``libraries of <fn>`` row: code, environment and argument (the module list, JSON)."""
+    env = lambda_env(fn)
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOADED], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    loaded: list[str] = json.loads(proc.stdout.splitlines()[-1])
+    theirs = [name for name in loaded if name.split(".")[0] not in _OURS]
+    hidden = ["urllib3.contrib.pyopenssl"] + ([] if "cryptography" in loaded else ["cryptography"])
+    return _LIBRARIES.format(hidden=hidden), {**env, "PYTHONPATH": ""}, (json.dumps(theirs),)
+
+
 def run_once(code: str, env: dict[str, str], *args: str) -> tuple[float, float, float, float]:
     """One fresh process: (import, import + after) in wall-clock ms, then the same in CPU ms."""
     proc = subprocess.run(
@@ -166,10 +215,13 @@ def run_once(code: str, env: dict[str, str], *args: str) -> tuple[float, float, 
     return import_ms, total_ms, import_cpu, total_cpu
 
 
-def main() -> None:
-    repeats = int(os.environ.get("COLD_START_REPEATS", "9"))
+Job = tuple[str, dict[str, str], tuple[str, ...]]
+
+
+def _jobs(trees: list[tuple[str, Path]], only: list[str] | None) -> dict[str, Job]:
+    """Every row: its name, then the code, environment and arguments of one fresh process."""
     base_env = lambda_env(None)
-    jobs: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
+    jobs: dict[str, Job] = {
         "boto3": (_TIMED_IMPORT.format(prelude="", module="boto3", after=""), base_env, ()),
         "boto3 (no pyOpenSSL)": (
             _TIMED_IMPORT.format(prelude=_BLOCK_PYOPENSSL, module="boto3", after=""),
@@ -177,21 +229,30 @@ def main() -> None:
             (),
         ),
     }
-    compare = os.environ.get("COLD_START_COMPARE")
-    others = [Path(path).resolve() for path in compare.split(os.pathsep)] if compare else []
-    trees = [("", ROOT)] + [(" @" + (tree.name if len(others) > 1 else "compare"), tree) for tree in others]
-    only = os.environ.get("COLD_START_FUNCTIONS")  # e.g. "auth,trigger": fewer rows, more repeats
-    for fn in [f for f in FUNCTIONS if not only or f in only.split(",")]:
+    for fn in [f for f in FUNCTIONS if not only or f in only]:
         probe = HTTP_PROBES.get(fn)
         after = _FIRST_REQUEST if probe else ""
         args: tuple[str, ...] = (json.dumps(_event(*probe)),) if probe else ()
         for suffix, tree in trees:
             code = _TIMED_IMPORT.format(prelude="", module="app", after=after)
             jobs[fn + suffix] = (code, lambda_env(fn, tree), args)
+    for fn in ("auth", "trigger"):
+        if not only or fn in only:
+            jobs[f"libraries of {fn}"] = libraries_job(fn)
     for suffix, tree in trees:
         code = _TIMED_IMPORT.format(prelude="", module="app", after=_FIRST_AUTH)
         env = {**lambda_env("auth", tree), **_SECRETS, "PUSHER_APP_ID": "1", "PUSHER_KEY": "bench-key"}
         jobs["auth 200" + suffix] = (code, env, (json.dumps(_auth_event()),))
+    return jobs
+
+
+def main() -> None:
+    repeats = int(os.environ.get("COLD_START_REPEATS", "9"))
+    compare = os.environ.get("COLD_START_COMPARE")
+    others = [Path(path).resolve() for path in compare.split(os.pathsep)] if compare else []
+    trees = [("", ROOT)] + [(" @" + (tree.name if len(others) > 1 else "compare"), tree) for tree in others]
+    only = os.environ.get("COLD_START_FUNCTIONS")  # e.g. "auth,trigger": fewer rows, more repeats
+    jobs = _jobs(trees, only.split(",") if only else None)
     samples: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in jobs}
     for _ in range(repeats):  # interleaved: machine noise lands on every row alike
         for name, (code, env, argv) in jobs.items():
@@ -217,6 +278,7 @@ def main() -> None:
         print(line, flush=True)
     print("÷ floor: against import boto3 with urllib3.contrib.pyopenssl blocked (no pyOpenSSL)")
     print("CPU: process_time of the same span, against import boto3's: less sensitive to a loaded machine")
+    print("libraries of <fn>: what import app loads but our code, imported alone, then one pydantic model")
     for suffix, tree in trees[1:]:
         print(f"{suffix.strip()}: {tree}")
 
