@@ -106,3 +106,15 @@ def test_a_routes_dependency_tree_is_read_from_its_signature_once(monkeypatch: p
         status, _body = call(Principal(user_id="a1", role="admin"), '{"count": 1}')
         assert status == 200
     assert built == [add_thing]
+
+
+@pytest.mark.parametrize(
+    "dependency", [current_principal, require(only_admins)], ids=["current_principal", "require"]
+)
+def test_the_dependencies_annotations_are_objects_not_strings(dependency: Any):
+    # Powertools 3.37 reads every dependency's type hints again on every request of a route that has
+    # one; string annotations (``from __future__ import annotations`` in http.py) were compiled and
+    # evaluated each time: ~240 µs of an authenticated trigger request, ~70 µs without them.
+    annotations = dependency.__annotations__
+    assert annotations
+    assert not [name for name, value in annotations.items() if isinstance(value, str)], annotations

@@ -7,7 +7,9 @@ the log only. Powertools' own pitfalls (422 without ``msg``, non-UTF-8 base64 bo
 a boundary) are mapped here so that no bad input yields a 500.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` in this module: Powertools 3.37 reads the type hints of every
+# dependency (``current_principal``, ``require(...)``) again on every request, and string annotations are
+# compiled and evaluated each time (~170 µs of an authenticated request; test_http_dependencies.py).
 
 import base64
 import binascii
