@@ -40,12 +40,12 @@ class UserAuthentication(TypedDict):
     user_data: str
 
 
-# Unlike the other routes these take no Depends parameter. The caller: they authenticate inside
-# AuthAttempt, because a refused token here (401) must be recorded as a security event and counted like
-# every other refusal of the auth endpoints (toolboxai_realtime.authorization). Anything else: these
-# routes are the class-start burst's hot path, and Powertools 3.37 rebuilds a route's dependency tree
-# with typing.get_type_hints on every request of a route that has one (~200 µs of auth's ~1 ms,
-# docs/benchmarks.md "Auth compute").
+# Unlike the other routes these take no Depends parameter at all. Not the caller: they authenticate
+# inside AuthAttempt, because a refused token here (401) must be recorded as a security event and counted
+# like every other refusal of the auth endpoints (toolboxai_realtime.authorization). Nor anything else:
+# these routes are the class-start burst's hot path, and Powertools 3.37 rebuilds the dependency tree of
+# a route that has one with typing.get_type_hints on every request (~200 µs of an auth's ~1 ms,
+# docs/benchmarks.md "Auth compute"; tests/integration/test_auth_hot_path.py).
 
 
 @app.post(
