@@ -345,7 +345,7 @@ def _breakdown(parts: dict[str, list[float]]) -> dict[str, float]:
         "identity, ours (header, claim rules)": [
             i - j - p for i, j, p in zip(identity, pyjwt, principal, strict=True)
         ],
-        "composing the transaction (ours + boto3)": [a - b for a, b in zip(admit, boto, strict=True)],
+        "composing the transaction (ours, TypeSerializer)": [a - b for a, b in zip(admit, boto, strict=True)],
         "botocore (one TransactWriteItems)": boto,  # the client call, or the direct path
         "Pusher signature (HMAC)": signature,
         "route, ours (body, policy, verdicts, log)": [

@@ -419,7 +419,7 @@ def signin_user_data(principal: Principal) -> dict[str, Any]:
 
 def limits_clock() -> Callable[[], float]:
     """The clock (epoch seconds) of the auth limits and of what they write: ``time.time``. An
-    ``AuthAttempt`` made without a clock reads it here when it starts, so tests replace this function
+    ``AuthAttempt`` made without a clock reads it here when it is created, so tests replace this function
     (``monkeypatch.setattr``) to move between windows and lease buckets.
 
     It is not a Powertools ``Depends`` of the auth routes: Powertools 3.37 rebuilds a route's dependency
