@@ -30,7 +30,7 @@ window ends is lost (the instance is recycled, or the channel goes quiet). With 
 publishing on one channel, fewer than ``limit`` events may therefore be accepted in a window (a Lambda
 instance, one request at a time, loses at most one block, and a block is at most
 ``limit // BLOCK_DIVISOR``); more than ``limit`` never are. Windows are the counter's fixed windows
-(``window_start``), named by their start on every call.
+(``stores.rate_limits.window``), named by their start on every call.
 
 Thread-safe: one lock per book; the store call runs outside it. A Lambda instance serves one request at a
 time, so the lock matters for the local gateway and for services that publish from threads.

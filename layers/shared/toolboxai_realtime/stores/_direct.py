@@ -72,6 +72,7 @@ class _Route:
     session: URLLib3Session
     credentials: Any
     event_prefix: str
+    parser: Any  # botocore's JSON response parser: stateless between parses, built once per client
 
 
 @lru_cache(maxsize=16)  # one per client, and there is one client per deadline plan
@@ -101,6 +102,7 @@ def _route(client: DynamoDBClient) -> _Route:
         session=session,
         credentials=boto3.DEFAULT_SESSION.get_credentials(),
         event_prefix=f"{meta.service_model.service_id.hyphenize()}.{_OPERATION}",
+        parser=create_parser("json"),
     )
 
 
@@ -188,13 +190,12 @@ def _attempt(route: _Route, events: Any, body: bytes) -> tuple[Any, dict[str, An
     except Exception as exc:  # handed to the retry handler, then raised, as botocore's endpoint does
         return None, None, exc
     response = convert_to_response_dict(http_response, route.operation)
-    parser = create_parser("json")
     output: Any = route.operation.output_shape
-    parsed: dict[str, Any] = parser.parse(response, output)
+    parsed: dict[str, Any] = route.parser.parse(response, output)
     if http_response.status_code >= 300:
         # As botocore's endpoint: the error's modeled fields (CancellationReasons) in a second pass.
         code = parsed.get("Error", {}).get("Code")
         shape = route.operation.service_model.shape_for_error_code(code) if code else None
         if shape is not None:
-            parsed.update(parser.parse(response, shape))
+            parsed.update(route.parser.parse(response, shape))
     return http_response, parsed, None
