@@ -173,9 +173,15 @@ def check(expected: str, output: str) -> str | None:
 @pytest.fixture(scope="module")
 def readme_stack() -> Iterator[Stack]:
     # The README's limits are the local defaults (the session stack raises the auth limit), and
-    # metrics are left to the stack's own default, as with `make dev`.
+    # metrics are left to the stack's own default, as with `make dev`. The schedules are off: the
+    # README runs each scheduled function itself (`make reconcile`, `local_stack.invoke`), and a
+    # scheduled run landing between two of its steps (reconcile every 5 min, the maintenance scheduler
+    # every minute, aligned to the clock) would do the work first and change what the step prints.
     s = start_stack(
-        {"AUTH_RATE_LIMIT_PER_MINUTE": LOCAL_DEFAULTS["AUTH_RATE_LIMIT_PER_MINUTE"]},
+        {
+            "AUTH_RATE_LIMIT_PER_MINUTE": LOCAL_DEFAULTS["AUTH_RATE_LIMIT_PER_MINUTE"],
+            "LOCAL_SCHEDULES": "off",
+        },
         unset=("POWERTOOLS_METRICS_DISABLED",),
     )
     yield s
